@@ -1,0 +1,410 @@
+"""The control plane: arrange, inject faults, move the clock, read the journal, reset.
+
+The same operations are methods of :class:`Control` (in-process) and JSON over HTTP
+under ``/_mock/`` (for a client in another process or language). The prefix is one
+the real service never uses; ``serve --no-control`` leaves it out.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from werkzeug.wrappers import Response
+
+from . import faults as faults_module
+from .config import Client, Company, User
+from .errors import AccessDenied, InvalidRequest, NotFound
+from .faults import Fault, FaultTable
+from .journal import Exchange
+from .scopes import join_scope
+from .store import Grant, Journey
+from .wire import Request, json_response
+
+if TYPE_CHECKING:
+    from .app import Provider
+
+__all__ = ["Arrangement", "Control"]
+
+Decision = Literal["approve", "decline"]
+_RESPONSE_FAULTS = frozenset(
+    {"status", "html", "truncated_json", "invalid_json", "error_200", "expired", "delay",
+     "drop"}
+)
+
+
+@dataclass(kw_only=True)
+class Arrangement:
+    """How the next authorisation goes, without anyone walking the pages.
+
+    ``auth_codes`` maps a company number to the codes typed for it, in order; a
+    company not named gets its right code typed once.
+    """
+
+    user_id: str
+    auth_codes: dict[str, list[str]] = field(default_factory=dict)
+    decision: Decision = "approve"
+    times: int | None = 1
+
+    def complete(self, provider: Provider, journey: Journey) -> Response:
+        """Walk the journey as arranged and return the redirect to the client."""
+        from .authorise import approve
+
+        journey.user_id = self.user_id
+        for number in journey.companies:
+            expected = provider.registry.companies[number].auth_code.upper()
+            typed = self.auth_codes.get(number, [expected])
+            wrong = 0
+            for code in typed:
+                if code.strip().upper() == expected:
+                    break
+                wrong += 1
+            else:
+                wrong = provider.config.max_auth_code_attempts
+            if wrong >= provider.config.max_auth_code_attempts:
+                provider.store.end_journey(journey.journey_id)
+                raise AccessDenied(
+                    "too many wrong company authentication codes",
+                    redirect_uri=journey.redirect_uri,
+                    state=journey.state,
+                )
+        journey.companies_done = len(journey.companies)
+        if self.decision == "decline":
+            provider.store.end_journey(journey.journey_id)
+            raise AccessDenied(
+                "the person declined", redirect_uri=journey.redirect_uri, state=journey.state
+            )
+        return approve(provider, journey)
+
+
+class Control:
+    """Operations a test uses to arrange and observe the provider."""
+
+    PREFIX = "/_mock"
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self.faults = FaultTable()
+        self._arrangements: list[Arrangement] = []
+        self._lock = threading.Lock()
+
+    # Data at run time.
+
+    def register_client(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        redirect_uris: list[str] | tuple[str, ...],
+        name: str = "Test application",
+        realm: str | None = None,
+        insolvency: bool = False,
+    ) -> Client:
+        """Register a client (or replace one with the same id)."""
+        from .config import _client, _Entry
+
+        entry = _Entry(
+            {
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "redirect_uris": list(redirect_uris),
+                "name": name,
+                "realm": realm or self.provider.config.realm,
+                "insolvency": insolvency,
+            },
+            "client",
+        )
+        client = _client(entry)
+        self.provider.registry.add_client(client)
+        return client
+
+    def add_user(
+        self,
+        *,
+        user_id: str,
+        email: str,
+        password: str,
+        forename: str = "Test",
+        surname: str = "User",
+        locale: str = "en-GB",
+    ) -> User:
+        """Add a user (or replace one with the same id)."""
+        if "@" not in email or not user_id or not password:
+            raise ValueError("a user needs an id, an email address and a password")
+        user = User(
+            user_id=user_id,
+            email=email,
+            password=password,
+            forename=forename,
+            surname=surname,
+            locale=locale,
+        )
+        self.provider.registry.add_user(user)
+        return user
+
+    def add_company(self, *, number: str, name: str, auth_code: str) -> Company:
+        """Add a company with its auth code (or replace one with the same number)."""
+        from .config import _company, _Entry
+
+        company = _company(
+            _Entry({"number": number, "name": name, "auth_code": auth_code}, "company")
+        )
+        self.provider.registry.add_company(company)
+        return company
+
+    def set_auth_code(self, *, number: str, auth_code: str) -> int:
+        """Change a company's auth code, withdrawing that company from every grant.
+
+        Returns how many grants lost the company.
+        """
+        company = self.provider.registry.companies.get(number)
+        if company is None:
+            raise ValueError(f"no company with number {number!r}")
+        self.add_company(number=number, name=company.name, auth_code=auth_code)
+        return self.provider.store.withdraw_company(number)
+
+    def revoke_user(self, *, user_id: str) -> int:
+        """Revoke every grant of a user; return how many."""
+        return self.provider.store.revoke_user(user_id)
+
+    # The next authorisation.
+
+    def arrange(
+        self,
+        *,
+        user: str | None = None,
+        auth_codes: dict[str, str | list[str]] | None = None,
+        decision: Decision = "approve",
+        times: int | None = 1,
+    ) -> Arrangement:
+        """Decide how the next authorisation (or the next ``times``) goes.
+
+        :param user: email or id of the person signing in; the first user if omitted.
+        :param auth_codes: codes typed per company number, one or a list in order.
+        :param decision: ``approve`` or ``decline`` on the consent page.
+        :param times: how many authorisations this covers; None for every one.
+        """
+        if decision not in ("approve", "decline"):
+            raise ValueError("decision must be 'approve' or 'decline'")
+        arrangement = Arrangement(
+            user_id=self._user_id(user),
+            auth_codes={
+                k: [v] if isinstance(v, str) else list(v)
+                for k, v in (auth_codes or {}).items()
+            },
+            decision=decision,
+            times=times,
+        )
+        with self._lock:
+            self._arrangements.append(arrangement)
+        return arrangement
+
+    def _user_id(self, user: str | None) -> str:
+        registry = self.provider.registry
+        if user is None:
+            if not registry.users:
+                raise ValueError("there are no users to sign in as")
+            return next(iter(registry.users))
+        if user in registry.users:
+            return user
+        found = registry.emails.get(user.lower())
+        if found is None:
+            raise ValueError(f"no user with id or email {user!r}")
+        return found.user_id
+
+    def take_arrangement(self) -> Arrangement | None:
+        """Consume the arrangement for one authorisation, if any."""
+        with self._lock:
+            if not self._arrangements:
+                return None
+            arrangement = self._arrangements[0]
+            if arrangement.times is not None:
+                arrangement.times -= 1
+                if arrangement.times <= 0:
+                    self._arrangements.pop(0)
+            return arrangement
+
+    # Faults and variants.
+
+    def fault(self, endpoint: str, kind: faults_module.FaultKind, **options: Any) -> Fault:
+        """Arrange a fault or variant; see :class:`mock_provider.faults.Fault`."""
+        return self.faults.add(Fault(endpoint=endpoint, kind=kind, **options))
+
+    def clear_faults(self) -> None:
+        """Remove every fault and variant."""
+        self.faults.clear()
+
+    def _faults(self) -> list[Fault]:
+        return self.faults.active()
+
+    def intercept(
+        self, endpoint: str, request: Request, call: Callable[[], Response]
+    ) -> Response:
+        """Answer a request with the fault arranged for it, or normally."""
+        taken = self.faults.take(endpoint, _RESPONSE_FAULTS)
+        if not taken:
+            return call()
+        return faults_module.respond(taken[0], endpoint, request, call)
+
+    def shape_token(
+        self,
+        provider: Provider,
+        grant: Grant,
+        scopes: tuple[str, ...],
+        body: dict[str, Any],
+        refresh_token: str,
+    ) -> dict[str, Any]:
+        """Apply the token response variants in force to a successful response."""
+        for fault in self.faults.take("token", faults_module.TOKEN_VARIANTS):
+            kind = fault.kind
+            if kind == "expires_in_string":
+                body["expires_in"] = str(body["expires_in"])
+            elif kind == "token_type_lower":
+                body["token_type"] = "bearer"
+            elif kind == "token_type_absent":
+                body.pop("token_type", None)
+            elif kind == "no_refresh_token":
+                body.pop("refresh_token", None)
+            elif kind == "rotate_refresh_token":
+                fresh = provider.store.add_refresh_token(
+                    grant, provider.config.refresh_token_lifetime
+                )
+                provider.store.revoke_refresh_token(refresh_token)
+                body["refresh_token"] = fresh.value
+            elif kind == "scope_echoed":
+                body["scope"] = join_scope(scopes)
+            elif kind == "scope_omitted":
+                body.pop("scope", None)
+            elif kind == "scope_narrowed":
+                body["scope"] = fault.scope or scopes[0]
+                self._narrow(body["access_token"], body["scope"])
+        return body
+
+    def _narrow(self, access_token: str, scope: str) -> None:
+        found = self.provider.store.access_token(access_token)
+        if found is not None:
+            found[0].scopes = tuple(scope.split())
+
+    def shape_verify(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Apply the verify response variants in force."""
+        for fault in self.faults.take("verify", faults_module.VERIFY_VARIANTS):
+            if fault.kind == "expires_in_string":
+                body["expires_in"] = str(body["expires_in"])
+            elif fault.kind == "different_scope":
+                body["scope"] = fault.scope or "https://example.com/unrelated.read"
+        return body
+
+    # The clock and the journal.
+
+    def now(self) -> float:
+        """Return the provider's time."""
+        return self.provider.clock.now()
+
+    def advance(self, *, seconds: float) -> float:
+        """Move the provider's clock forward; return the new time."""
+        return self.provider.clock.advance(seconds)
+
+    def journal(
+        self, *, endpoint: str | None = None, client_id: str | None = None, since: int = 0
+    ) -> list[Exchange]:
+        """Return the recorded exchanges, optionally for one endpoint or client."""
+        names = faults_module.ENDPOINTS.get(endpoint, {endpoint}) if endpoint else None
+        return self.provider.journal.entries(endpoint=names, client_id=client_id, since=since)
+
+    def clear_journal(self) -> None:
+        """Forget every recorded exchange."""
+        self.provider.journal.clear()
+
+    def reset(self) -> None:
+        """Return to the configured data, with no tokens, faults or journal."""
+        provider = self.provider
+        provider.registry.reset()
+        provider.store.reset()
+        provider.journal.clear()
+        provider.clock.reset()
+        provider.errors.clear()
+        self.faults.clear()
+        with self._lock:
+            self._arrangements.clear()
+
+    # Over HTTP.
+
+    def handle_http(self, request: Request, operation: str) -> Response:
+        """Serve one control operation as JSON (see the README's control section)."""
+        route = _ROUTES.get((request.method, operation))
+        if route is None:
+            raise NotFound(f"no control operation {request.method} {operation[:60]}")
+        arguments = _json_arguments(request)
+        request.notes["control"] = operation
+        method = getattr(self, route)
+        try:
+            bound = inspect.signature(method).bind(**arguments)
+        except TypeError as exc:
+            raise InvalidRequest(f"{operation}: {exc}") from exc
+        try:
+            result = method(*bound.args, **bound.kwargs)
+        except ValueError as exc:
+            raise InvalidRequest(f"{operation}: {exc}") from exc
+        return json_response(_jsonable(result))
+
+
+_ROUTES: dict[tuple[str, str], str] = {
+    ("POST", "clients"): "register_client",
+    ("POST", "users"): "add_user",
+    ("POST", "companies"): "add_company",
+    ("POST", "auth-code"): "set_auth_code",
+    ("POST", "revoke-user"): "revoke_user",
+    ("POST", "arrange"): "arrange",
+    ("POST", "faults"): "fault",
+    ("DELETE", "faults"): "clear_faults",
+    ("GET", "faults"): "_faults",
+    ("GET", "clock"): "now",
+    ("POST", "clock"): "advance",
+    ("GET", "journal"): "journal",
+    ("DELETE", "journal"): "clear_journal",
+    ("POST", "reset"): "reset",
+}
+
+
+def _json_arguments(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        args = dict(request.args.items())
+        if "since" in args:
+            try:
+                return {**args, "since": int(args["since"])}
+            except ValueError as exc:
+                raise InvalidRequest("since must be a whole number") from exc
+        return args
+    data = request.get_data(cache=True)
+    if not data.strip():
+        return {}
+    try:
+        document = json.loads(data)
+    except ValueError as exc:
+        raise InvalidRequest("the body must be a JSON object") from exc
+    if not isinstance(document, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    return document
+
+
+def _jsonable(result: Any) -> Any:
+    if result is None:
+        return {"ok": True}
+    if isinstance(result, float | int):
+        return {"value": result}
+    if isinstance(result, list):
+        return {"items": [_jsonable(item) for item in result]}
+    if hasattr(result, "json"):
+        return result.json()
+    if hasattr(result, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        data = asdict(result)
+        data.pop("client_secret", None)
+        data.pop("password", None)
+        return data
+    return result

@@ -1,0 +1,221 @@
+"""The record of every exchange with the provider, secrets redacted.
+
+Tests and the conformance suite judge a client from this record, not from logs.
+Values that would let a reader act as the client or the person (secrets, codes,
+tokens, passwords, cookies) are cut to a short prefix followed by ``…``; the prefix
+is enough to tell one token from another in a report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from .wire import Request
+
+__all__ = ["Exchange", "Journal", "redact"]
+
+SECRET_KEYS = frozenset(
+    {
+        "access_token",
+        "access-token",
+        "auth_code",
+        "client_secret",
+        "code",
+        "csrf_token",
+        "password",
+        "refresh_token",
+    }
+)
+SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie"})
+PREFIX = 6
+MAX_BODY = 4096
+_IN_TEXT = re.compile(
+    r"((?:%s)=)([^&\s\"']+)" % "|".join(re.escape(k) for k in sorted(SECRET_KEYS))
+)
+
+
+def redact(value: str) -> str:
+    """Cut a secret to a short prefix."""
+    if len(value) <= PREFIX:
+        return "…"
+    return value[:PREFIX] + "…"
+
+
+def redact_text(text: str) -> str:
+    """Redact ``key=value`` pairs for secret keys inside a URL or form text."""
+    return _IN_TEXT.sub(lambda m: m.group(1) + redact(m.group(2)), text)
+
+
+def _redact_header(name: str, value: str) -> str:
+    if name.lower() not in SECRET_HEADERS:
+        return redact_text(value) if name.lower() == "location" else value
+    scheme, _, rest = value.partition(" ")
+    if name.lower() == "authorization" and rest:
+        return f"{scheme} {redact(rest)}"
+    return redact(value)
+
+
+def _redact_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: redact(v) if k in SECRET_KEYS and isinstance(v, str) else v
+        for k, v in values.items()
+    }
+
+
+def _redact_body(text: str) -> str:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return redact_text(text)
+    if isinstance(document, dict):
+        return json.dumps(_redact_mapping(document))
+    return text
+
+
+@dataclass(frozen=True, kw_only=True)
+class Exchange:
+    """One request and the provider's response, as recorded."""
+
+    seq: int
+    at: float
+    endpoint: str
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    form: dict[str, list[str]]
+    headers: dict[str, str]
+    body: str
+    status: int
+    response_headers: dict[str, str]
+    response_body: str
+    duration_ms: float
+    client_id: str | None = None
+    client_auth: str | None = None
+    error: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def json(self) -> dict[str, Any]:
+        """Return the exchange as a JSON-ready dict."""
+        return asdict(self)
+
+    def response_json(self) -> Any:
+        """Return the response body parsed as JSON, or None if it is not JSON."""
+        try:
+            return json.loads(self.response_body)
+        except ValueError:
+            return None
+
+
+class Journal:
+    """An ordered, bounded, thread-safe record of exchanges."""
+
+    def __init__(self, maxlen: int = 10_000) -> None:
+        self._entries: deque[Exchange] = deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+        self._seq = 0
+        self.enabled = True
+
+    def record(
+        self,
+        request: Request,
+        response: Response,
+        *,
+        endpoint: str,
+        at: float,
+        duration: float,
+    ) -> Exchange | None:
+        """Append a redacted copy of one exchange."""
+        if not self.enabled:
+            return None
+        notes = dict(request.notes)
+        exchange = Exchange(
+            seq=0,
+            at=at,
+            endpoint=endpoint,
+            method=request.method,
+            path=request.path,
+            query={k: _redact_list(k, v) for k, v in request.args.lists()},
+            form={k: _redact_list(k, v) for k, v in request.form.lists()},
+            headers={k: _redact_header(k, v) for k, v in request.headers.items()},
+            body="" if request.form else _body_text(request),
+            status=response.status_code,
+            response_headers={
+                k: _redact_header(k, v) for k, v in response.headers.items()
+            },
+            response_body=_response_text(response),
+            duration_ms=round(duration * 1000, 3),
+            client_id=notes.pop("client_id", None),
+            client_auth=notes.pop("client_auth", None),
+            error=notes.pop("error", None),
+            notes=notes,
+        )
+        with self._lock:
+            self._seq += 1
+            exchange = _with_seq(exchange, self._seq)
+            self._entries.append(exchange)
+        return exchange
+
+    def entries(
+        self,
+        *,
+        endpoint: str | Iterable[str] | None = None,
+        client_id: str | None = None,
+        since: int = 0,
+    ) -> list[Exchange]:
+        """Return recorded exchanges, optionally only some endpoints or one client."""
+        wanted = {endpoint} if isinstance(endpoint, str) else endpoint
+        wanted = set(wanted) if wanted is not None else None
+        with self._lock:
+            entries = list(self._entries)
+        return [
+            e
+            for e in entries
+            if e.seq > since
+            and (wanted is None or e.endpoint in wanted)
+            and (client_id is None or e.client_id == client_id)
+        ]
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the latest exchange (0 when none)."""
+        return self._seq
+
+    def clear(self) -> None:
+        """Forget every exchange; sequence numbers go on from where they were."""
+        with self._lock:
+            self._entries.clear()
+
+    def __iter__(self) -> Iterator[Exchange]:
+        return iter(self.entries())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _with_seq(exchange: Exchange, seq: int) -> Exchange:
+    object.__setattr__(exchange, "seq", seq)
+    return exchange
+
+
+def _redact_list(key: str, values: list[str]) -> list[str]:
+    return [redact(v) for v in values] if key in SECRET_KEYS else list(values)
+
+
+def _body_text(request: Request) -> str:
+    data = request.get_data(cache=True)[:MAX_BODY]
+    return _redact_body(data.decode("utf-8", "replace"))
+
+
+def _response_text(response: Response) -> str:
+    if response.direct_passthrough or response.is_streamed:
+        return ""
+    data = response.get_data()[:MAX_BODY]
+    return _redact_body(data.decode("utf-8", "replace"))
