@@ -118,6 +118,8 @@ class Provider:
             response = self._dispatch(endpoint, request, args)
         except Exception as exc:  # noqa: BLE001 - every error becomes a response
             response = self._error_response(exc, request)
+        if endpoint == "token" and "client_auth" not in request.notes:
+            request.notes.update(token.observe_client_auth(request))
         self.journal.record(
             request,
             response,

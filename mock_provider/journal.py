@@ -12,10 +12,12 @@ import json
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from .wire import Request
@@ -120,6 +122,7 @@ class Journal:
     def __init__(self, maxlen: int = 10_000) -> None:
         self._entries: deque[Exchange] = deque(maxlen=maxlen)
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._seq = 0
         self.enabled = True
 
@@ -136,6 +139,7 @@ class Journal:
         if not self.enabled:
             return None
         notes = dict(request.notes)
+        form = _form(request)
         exchange = Exchange(
             seq=0,
             at=at,
@@ -143,9 +147,9 @@ class Journal:
             method=request.method,
             path=request.path,
             query={k: _redact_list(k, v) for k, v in request.args.lists()},
-            form={k: _redact_list(k, v) for k, v in request.form.lists()},
+            form={k: _redact_list(k, v) for k, v in form.lists()},
             headers={k: _redact_header(k, v) for k, v in request.headers.items()},
-            body="" if request.form else _body_text(request),
+            body="" if form else _body_text(request),
             status=response.status_code,
             response_headers={
                 k: _redact_header(k, v) for k, v in response.headers.items()
@@ -161,7 +165,21 @@ class Journal:
             self._seq += 1
             exchange = _with_seq(exchange, self._seq)
             self._entries.append(exchange)
+            self._changed.notify_all()
         return exchange
+
+    def wait_for(
+        self, predicate: Callable[[list[Exchange]], bool], timeout: float
+    ) -> bool:
+        """Wait until ``predicate(entries)`` holds, or ``timeout`` seconds pass.
+
+        The predicate is checked at once and after every new exchange, so a wait
+        ends as soon as the awaited request arrives. Returns whether it held.
+        """
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: predicate(list(self._entries)), timeout=timeout
+            )
 
     def entries(
         self,
@@ -209,8 +227,19 @@ def _redact_list(key: str, values: list[str]) -> list[str]:
     return [redact(v) for v in values] if key in SECRET_KEYS else list(values)
 
 
+def _form(request: Request) -> MultiDict[str, str]:
+    # A body the handler refused (too large, cut off) must not break the record.
+    try:
+        return request.form
+    except HTTPException:
+        return MultiDict()
+
+
 def _body_text(request: Request) -> str:
-    data = request.get_data(cache=True)[:MAX_BODY]
+    try:
+        data = request.get_data(cache=True)[:MAX_BODY]
+    except HTTPException:
+        return ""
     return _redact_body(data.decode("utf-8", "replace"))
 
 

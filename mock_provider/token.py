@@ -85,6 +85,27 @@ def authenticate_client(provider: Provider, request: Request, params: Params) ->
     return client
 
 
+def observe_client_auth(request: Request) -> dict[str, str | None]:
+    """Say how a token request presented the client, without judging it.
+
+    Used for the journal when a request was answered before authentication ran
+    (an arranged fault, a malformed request).
+    """
+    header = request.headers.get("Authorization", "")
+    if header[:6].lower() == "basic ":
+        auth = request.authorization
+        client_id = auth.username if auth is not None else None
+        return {"client_auth": "client_secret_basic", "client_id": client_id}
+    if request.form.get("client_secret"):
+        method = "client_secret_post"
+    elif request.args.get("client_secret"):
+        method = "client_secret_query"
+    else:
+        method = "none"
+    client_id = request.form.get("client_id") or request.args.get("client_id")
+    return {"client_auth": method, "client_id": client_id}
+
+
 def _basic_credentials(request: Request) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """Return the Basic credentials, raw and form-decoded (RFC 6749 §2.3.1)."""
     header = request.headers.get("Authorization", "")

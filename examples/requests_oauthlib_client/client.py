@@ -80,6 +80,19 @@ class PageError(Exception):
         self.status = status
 
 
+class SignInFailed(PageError):
+    """Companies House's answer to the code exchange or profile read was unusable."""
+
+    title = "Sign-in failed"
+
+    def __init__(self, cause: Exception) -> None:
+        reason = describe_oauth_error(cause)
+        super().__init__(
+            f"Sign-in failed: Companies House's answer could not be used ({reason}).",
+            status=424,
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """Where Companies House lives and who this client is, read once at start."""
@@ -149,7 +162,10 @@ class RequestsOAuthlibClient:
             "/healthz": self.healthz,
         }
         self.url_map = Map(
-            [Rule(path, endpoint=view, methods=["GET"]) for path, view in routes.items()]
+            [
+                Rule(path, endpoint=view, methods=["GET"])
+                for path, view in routes.items()
+            ]
         )
 
     def __call__(
@@ -178,13 +194,17 @@ class RequestsOAuthlibClient:
     def login(self, request: Request) -> Response:
         """Start sign-in with ``authorization_url()``; keep its state in the session."""
         companies = validate_companies(request.args.getlist("company"))
-        scope = [PROFILE_SCOPE] + [ROA_SCOPE.format(company_number=c) for c in companies]
+        scope = [PROFILE_SCOPE] + [
+            ROA_SCOPE.format(company_number=c) for c in companies
+        ]
         oauth = OAuth2Session(
             self.config.client_id, redirect_uri=self.config.redirect_uri, scope=scope
         )
         # CH vs requests-oauthlib: the scope list is joined with spaces and
         # form-encoded, so spaces travel as "+"; Companies House accepts "+" and %20.
-        url, state = oauth.authorization_url(f"{self.config.identity_url}/oauth2/authorise")
+        url, state = oauth.authorization_url(
+            f"{self.config.identity_url}/oauth2/authorise"
+        )
 
         session_id, session = self.sessions.ensure(request.cookies.get(SESSION_COOKIE))
         session["oauth_state"] = state
@@ -243,9 +263,10 @@ class RequestsOAuthlibClient:
             raise PageError("The sign-in response belongs to another sign-in.") from exc
         except OAuth2Error as exc:
             status = 403 if exc.error == "access_denied" else 400
-            raise PageError(describe_oauth_error(exc), status=status) from exc
+            message = f"Sign-in did not complete ({describe_oauth_error(exc)})."
+            raise PageError(message, status=status) from exc
         except UNUSABLE_ANSWER as exc:
-            raise sign_in_failed(exc) from exc
+            raise SignInFailed(exc) from exc
 
         return token
 
@@ -260,14 +281,14 @@ class RequestsOAuthlibClient:
                 f"{self.config.identity_url}/user/profile",
                 timeout=self.config.http_timeout,
             )
-            email = profile.json().get("email") if profile.status_code == 200 else None
         except (OAuth2Error, *UNUSABLE_ANSWER) as exc:
-            raise sign_in_failed(exc) from exc
-        if verified.status_code != 200 or not isinstance(email, str):
+            raise SignInFailed(exc) from exc
+        email = read_json_object(profile).get("email")
+        if verified.status_code != 200 or profile.status_code != 200 or not email:
             statuses = f"verify {verified.status_code}, profile {profile.status_code}"
-            raise sign_in_failed(ValueError(statuses))
+            raise SignInFailed(ValueError(statuses))
 
-        return email
+        return str(email)
 
     def me(self, request: Request) -> Response:
         """Show who is signed in, or send the browser to sign in."""
@@ -288,10 +309,10 @@ class RequestsOAuthlibClient:
         response = self.post_transaction(oauth, company)
         if response is not None and response.status_code == 401:
             log.info("API refused the access token, refreshing")
-            if not self.refresh(oauth, session):
-                return redirect(f"/login?company={company}")
-            response = self.post_transaction(oauth, company)
+            refreshed = self.refresh(oauth, session)
+            response = self.post_transaction(oauth, company) if refreshed else None
         if response is None:
+            session.clear()
             return redirect(f"/login?company={company}")
 
         return render_transaction(response)
@@ -325,7 +346,10 @@ class RequestsOAuthlibClient:
         self, oauth: OAuth2Session, company: str
     ) -> requests.Response | None:
         """POST the transaction; None when an automatic refresh was refused."""
-        payload = {"company_number": company, "description": "Change of ROA"}
+        payload = {
+            "company_number": company,
+            "description": "Change of registered office address",
+        }
         try:
             response: requests.Response = oauth.post(
                 f"{self.config.api_url}/transactions",
@@ -344,7 +368,7 @@ class RequestsOAuthlibClient:
         return response
 
     def refresh(self, oauth: OAuth2Session, session: dict[str, Any]) -> bool:
-        """Refresh by hand; on refusal forget the tokens so the person signs in again.
+        """Refresh by hand; False when Companies House refuses.
 
         CH vs requests-oauthlib: when the answer has no refresh_token (Companies
         House refresh tokens do not rotate) the library keeps the old one, which
@@ -357,7 +381,6 @@ class RequestsOAuthlibClient:
             )
         except (OAuth2Error, *UNUSABLE_ANSWER) as exc:
             log.info("refresh refused: %s", describe_oauth_error(exc))
-            session.clear()
             return False
 
         log.info("refreshed, access token %s", redact(oauth.access_token))
@@ -389,19 +412,17 @@ def describe_oauth_error(exc: Exception) -> str:
     """Name an OAuth error by its code and description, other errors by class."""
     if isinstance(exc, OAuth2Error):
         description = (exc.description or "no description given")[:200]
-        return f"Companies House reported {exc.error}: {description}"
+        return f"{exc.error}: {description}"
     return type(exc).__name__
 
 
-def sign_in_failed(exc: Exception) -> PageError:
-    log.info("sign-in failed: %s", describe_oauth_error(exc))
-    error = PageError(
-        f"Sign-in failed: Companies House's answer could not be used "
-        f"({describe_oauth_error(exc)}).",
-        status=424,
-    )
-    error.title = "Sign-in failed"
-    return error
+def read_json_object(response: requests.Response) -> dict[str, Any]:
+    """Return the body as a JSON object, or an empty dict for anything else."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def render_transaction(response: requests.Response) -> Response:
@@ -411,10 +432,7 @@ def render_transaction(response: requests.Response) -> Response:
             "The filing service still refuses access after the sign-in was renewed.",
             status=403,
         )
-    try:
-        transaction_id = response.json().get("id")
-    except (ValueError, AttributeError):
-        transaction_id = None
+    transaction_id = read_json_object(response).get("id")
     if response.status_code != 201 or not isinstance(transaction_id, str):
         message = f"The filing service answered {response.status_code}."
         raise PageError(message, status=424)
