@@ -93,7 +93,10 @@ class Provider:
         self.journal = Journal()
         self.pages = Pages()
         self.errors: list[BaseException] = []
-        self.url_map = Map(build_rules(self.config), strict_slashes=False)
+        # No redirects from routing: a doubled slash is a wrong path, answered 404.
+        self.url_map = Map(
+            build_rules(self.config), strict_slashes=False, merge_slashes=False
+        )
         self.control: Control | None = None
         if self.config.control:
             from .control import Control
@@ -112,6 +115,7 @@ class Provider:
         """Answer one request and record the exchange in the journal."""
         started = time.perf_counter()
         at = self.clock.now()
+        generation = self.journal.generation
         endpoint = "unknown"
         try:
             endpoint, args = self.url_map.bind_to_environ(request.environ).match()
@@ -126,6 +130,7 @@ class Provider:
             endpoint=endpoint,
             at=at,
             duration=time.perf_counter() - started,
+            generation=generation,
         )
         return response
 

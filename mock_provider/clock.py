@@ -28,6 +28,8 @@ class Clock:
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward by ``seconds`` and return the new time."""
+        if not isinstance(seconds, int | float):
+            raise TypeError("seconds must be a number")
         if seconds < 0:
             raise ValueError("the clock only moves forward")
         with self._lock:

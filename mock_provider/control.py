@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -177,7 +177,7 @@ class Control:
         self,
         *,
         user: str | None = None,
-        auth_codes: dict[str, str | list[str]] | None = None,
+        auth_codes: Mapping[str, str | Sequence[str]] | None = None,
         decision: Decision = "approve",
         times: int | None = 1,
     ) -> Arrangement:
@@ -190,12 +190,11 @@ class Control:
         """
         if decision not in ("approve", "decline"):
             raise ValueError("decision must be 'approve' or 'decline'")
+        if times is not None and (type(times) is not int or times < 1):
+            raise ValueError("times must be at least 1, or None for every one")
         arrangement = Arrangement(
             user_id=self._user_id(user),
-            auth_codes={
-                k: [v] if isinstance(v, str) else list(v)
-                for k, v in (auth_codes or {}).items()
-            },
+            auth_codes=_typed_codes(auth_codes or {}),
             decision=decision,
             times=times,
         )
@@ -211,7 +210,7 @@ class Control:
             return next(iter(registry.users))
         if user in registry.users:
             return user
-        found = registry.emails.get(user.lower())
+        found = registry.emails.get(str(user).lower())
         if found is None:
             raise ValueError(f"no user with id or email {user!r}")
         return found.user_id
@@ -245,7 +244,7 @@ class Control:
         self, endpoint: str, request: Request, call: Callable[[], Response]
     ) -> Response:
         """Answer a request with the fault arranged for it, or normally."""
-        taken = self.faults.take(endpoint, _RESPONSE_FAULTS)
+        taken = self.faults.take(endpoint, _RESPONSE_FAULTS, first=True)
         if not taken:
             return call()
         return faults_module.respond(taken[0], endpoint, request, call)
@@ -347,7 +346,8 @@ class Control:
             raise InvalidRequest(f"{operation}: {exc}") from exc
         try:
             result = method(*bound.args, **bound.kwargs)
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
+            # JSON gives any type: a wrong one is the caller's error, not ours.
             raise InvalidRequest(f"{operation}: {exc}") from exc
         return json_response(_jsonable(result))
 
@@ -368,6 +368,22 @@ _ROUTES: dict[tuple[str, str], str] = {
     ("DELETE", "journal"): "clear_journal",
     ("POST", "reset"): "reset",
 }
+
+
+def _typed_codes(
+    auth_codes: Mapping[str, str | Sequence[str]],
+) -> dict[str, list[str]]:
+    if not isinstance(auth_codes, Mapping):
+        raise ValueError("auth_codes must map company numbers to codes")
+    typed = {}
+    for number, codes in auth_codes.items():
+        codes = [codes] if isinstance(codes, str) else codes
+        if not isinstance(codes, list | tuple) or not all(
+            isinstance(c, str) for c in codes
+        ):
+            raise ValueError(f"auth_codes[{number!r}]: expected a code or codes")
+        typed[number] = list(codes)
+    return typed
 
 
 def _json_arguments(request: Request) -> dict[str, Any]:

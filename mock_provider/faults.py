@@ -69,6 +69,7 @@ ENDPOINTS: dict[str, frozenset[str]] = {
     "get_transaction": frozenset({"get_transaction"}),
 }
 _API = frozenset({"create_transaction", "get_transaction"})
+_VARIANT_HOMES = (("token", TOKEN_VARIANTS), ("verify", VERIFY_VARIANTS))
 
 
 @dataclass(kw_only=True)
@@ -93,15 +94,19 @@ class Fault:
             )
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(sorted(KINDS))}")
-        if self.kind in TOKEN_VARIANTS - VERIFY_VARIANTS and self.endpoint != "token":
-            raise ValueError(f"{self.kind} is a variant of the token endpoint")
-        if self.kind == "different_scope" and self.endpoint != "verify":
-            raise ValueError("different_scope is a variant of the verify endpoint")
-        if self.times is not None and self.times < 1:
+        homes = [name for name, kinds in _VARIANT_HOMES if self.kind in kinds]
+        if homes and self.endpoint not in homes:
+            # Anywhere else the variant would never fire and never be used up.
+            raise ValueError(f"{self.kind} is a variant of {' and '.join(homes)} only")
+        if self.kind == "expired" and self.endpoint in ("authorise", "token"):
+            raise ValueError("expired applies to verify, profile and api only")
+        if self.times is not None and (not _whole(self.times) or self.times < 1):
             raise ValueError("times must be at least 1, or None for until cleared")
-        if self.status is not None and not 100 <= self.status <= 599:
+        if self.status is not None and (
+            not _whole(self.status) or not 100 <= self.status <= 599
+        ):
             raise ValueError("status must be an HTTP status code")
-        if not 0 <= self.seconds <= 300:
+        if not isinstance(self.seconds, int | float) or not 0 <= self.seconds <= 300:
             raise ValueError("seconds must be between 0 and 300")
 
     def json(self) -> dict[str, Any]:
@@ -132,11 +137,14 @@ class FaultTable:
         with self._lock:
             return list(self._faults)
 
-    def take(self, endpoint: str, kinds: frozenset[str]) -> list[Fault]:
+    def take(
+        self, endpoint: str, kinds: frozenset[str], *, first: bool = False
+    ) -> list[Fault]:
         """Consume the faults of these kinds for one request to ``endpoint``.
 
         At most one fault of each kind fires per request: two ``once`` faults of
-        the same kind fire on two consecutive requests.
+        the same kind fire on two consecutive requests. With ``first``, only the
+        earliest arranged fault fires (a request has one response to replace).
         """
         taken: dict[str, Fault] = {}
         with self._lock:
@@ -147,11 +155,17 @@ class FaultTable:
                     and endpoint in ENDPOINTS[fault.endpoint]
                 ):
                     taken[fault.kind] = fault
+                    if first:
+                        break
             for fault in taken.values():
                 fault.fired += 1
                 if fault.times is not None and fault.fired >= fault.times:
                     self._faults.remove(fault)
         return list(taken.values())
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def respond(fault: Fault, endpoint: str, request: Request, call: Callable[[], Response]) -> Response:

@@ -125,6 +125,7 @@ class Journal:
         self._changed = threading.Condition(self._lock)
         self._seq = 0
         self.enabled = True
+        self.generation = 0
 
     def record(
         self,
@@ -134,12 +135,19 @@ class Journal:
         endpoint: str,
         at: float,
         duration: float,
+        generation: int | None = None,
     ) -> Exchange | None:
-        """Append a redacted copy of one exchange."""
-        if not self.enabled:
+        """Append a redacted copy of one exchange.
+
+        An exchange that began before the last :meth:`clear` (``generation`` is
+        the one read when it began) is dropped: it belongs to an earlier test.
+        """
+        if not self.enabled or generation not in (None, self.generation):
             return None
         notes = dict(request.notes)
-        form = _form(request)
+        # Control-plane bodies are JSON whatever their content type (curl -d says
+        # form): read as a form, their secrets would escape redaction.
+        form = MultiDict() if endpoint == "control" else _form(request)
         exchange = Exchange(
             seq=0,
             at=at,
@@ -210,6 +218,7 @@ class Journal:
         """Forget every exchange; sequence numbers go on from where they were."""
         with self._lock:
             self._entries.clear()
+            self.generation += 1
 
     def __iter__(self) -> Iterator[Exchange]:
         return iter(self.entries())

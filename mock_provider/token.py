@@ -12,6 +12,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from .config import Client
@@ -96,13 +98,19 @@ def observe_client_auth(request: Request) -> dict[str, str | None]:
         auth = request.authorization
         client_id = auth.username if auth is not None else None
         return {"client_auth": "client_secret_basic", "client_id": client_id}
-    if request.form.get("client_secret"):
+    form: MultiDict[str, str]
+    try:
+        form = request.form
+    except HTTPException:
+        # The body was refused (too large, cut off): only the query is left to read.
+        form = MultiDict()
+    if form.get("client_secret"):
         method = "client_secret_post"
     elif request.args.get("client_secret"):
         method = "client_secret_query"
     else:
         method = "none"
-    client_id = request.form.get("client_id") or request.args.get("client_id")
+    client_id = form.get("client_id") or request.args.get("client_id")
     return {"client_auth": method, "client_id": client_id}
 
 

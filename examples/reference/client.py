@@ -25,7 +25,7 @@ import secrets
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import companies_house as ch
@@ -95,12 +95,11 @@ class BrowserSession:
     """What the client remembers about one browser, kept server-side only."""
 
     pending_state: str | None = None
-    access_token: str | None = None
-    refresh_token: str | None = None
+    tokens: ch.TokenSet | None = None
     email: str | None = None
 
     def forget_tokens(self) -> None:
-        self.access_token = self.refresh_token = self.email = None
+        self.tokens = self.email = None
 
 
 class SessionStore:
@@ -136,11 +135,7 @@ class SessionStore:
         self, old_id: str | None, tokens: ch.TokenSet, email: str
     ) -> tuple[str, BrowserSession]:
         """Replace the pre-sign-in session with a new id (no session fixation)."""
-        session = BrowserSession(
-            access_token=tokens.access_token,
-            refresh_token=tokens.refresh_token,
-            email=email,
-        )
+        session = BrowserSession(tokens=tokens, email=email)
         with self._lock:
             self._sessions.pop(old_id or "", None)
             session_id = secrets.token_urlsafe(32)
@@ -245,71 +240,69 @@ class ReferenceClient:
 
     def me(self, request: Request) -> Response:
         """Show who is signed in, or send the browser to sign in."""
-        session = self.signed_in_session(request)
-        if session is None or session.email is None:
+        signed_in = self.signed_in(request)
+        if signed_in is None:
             return redirect("/login")
 
-        return render_page("Your account", f"Signed in as {session.email}")
+        return render_page("Your account", f"Signed in as {signed_in[0].email}")
 
     def file(self, request: Request) -> Response:
         """Create a transaction; on 401 refresh once and retry once."""
-        session = self.signed_in_session(request)
-        if session is None:
+        signed_in = self.signed_in(request)
+        if signed_in is None:
             return redirect("/login")
+        session, tokens = signed_in
         company = validate_company(request.args.get("company"))
 
-        response = self.post_transaction(session, company)
-        if response.status_code == 401:
-            log.info(
-                "API refused access token %s, refreshing",
-                ch.redact(session.access_token),
-            )
-            if not self.refresh(session):
-                session.forget_tokens()
-                return redirect(f"/login?company={company}")
-            response = self.post_transaction(session, company)
-            if response.status_code == 401:
-                raise FilingError(
-                    "The filing service still refuses access after the sign-in was "
-                    "renewed, so this account may not file for this company.",
-                    status=403,
-                )
+        response = self.post_transaction(tokens.access_token, company)
+        if response.status_code != 401:
+            return render_transaction(response)
+        log.info("API refused token %s, refreshing", ch.redact(tokens.access_token))
+        refreshed = self.refresh(tokens)
+        if refreshed is None:
+            session.forget_tokens()
+            return redirect(f"/login?company={company}")
+        session.tokens = refreshed
 
+        response = self.post_transaction(refreshed.access_token, company)
+        if response.status_code == 401:
+            raise FilingError(
+                "The filing service still refuses access after the sign-in was "
+                "renewed, so this account may not file for this company.",
+                status=403,
+            )
         return render_transaction(response)
 
-    def post_transaction(
-        self, session: BrowserSession, company: str
-    ) -> requests.Response:
-        assert session.access_token is not None
+    def post_transaction(self, access_token: str, company: str) -> requests.Response:
         try:
-            return ch.create_transaction(self.config, session.access_token, company)
+            return ch.create_transaction(self.config, access_token, company)
         except ch.ServiceError as exc:
             raise FilingError(f"The filing service did not answer ({exc}).") from exc
 
-    def refresh(self, session: BrowserSession) -> bool:
-        """Swap the refresh token for a new access token (SPEC refresh_token grant)."""
-        if session.refresh_token is None:
-            return False
-        grant = {"grant_type": "refresh_token", "refresh_token": session.refresh_token}
+    def refresh(self, tokens: ch.TokenSet) -> ch.TokenSet | None:
+        """Swap the refresh token for a new token set (SPEC refresh_token grant)."""
+        if tokens.refresh_token is None:
+            return None
+        grant = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
         try:
-            tokens = ch.request_token(self.config, grant)
+            refreshed = ch.request_token(self.config, grant)
         except ch.ServiceError as exc:
             log.info("refresh refused: %s", exc)
-            return False
+            return None
 
-        session.access_token = tokens.access_token
+        log.info("refreshed, access token %s", ch.redact(refreshed.access_token))
         # Companies House refresh tokens do not rotate: keep the old one unless a
         # new one is sent.
-        if tokens.refresh_token is not None:
-            session.refresh_token = tokens.refresh_token
-        log.info("refreshed, access token %s", ch.redact(tokens.access_token))
-        return True
+        if refreshed.refresh_token is None:
+            return replace(refreshed, refresh_token=tokens.refresh_token)
+        return refreshed
 
-    def signed_in_session(self, request: Request) -> BrowserSession | None:
+    def signed_in(self, request: Request) -> tuple[BrowserSession, ch.TokenSet] | None:
+        """Return the browser's session and tokens, or None if it is not signed in."""
         session = self.sessions.get(request.cookies.get(SESSION_COOKIE))
-        if session is None or session.access_token is None:
+        if session is None or session.tokens is None:
             return None
-        return session
+        return session, session.tokens
 
     def healthz(self, request: Request) -> Response:
         return Response("ok", mimetype="text/plain")

@@ -1,0 +1,785 @@
+"""Measure the fake identity service against a bare werkzeug app, in one run.
+
+Five parts, each printed as a table beside its target (``bench/README.md`` says what
+each figure means): the full flow over HTTP, the token endpoint's throughput, cold
+start and peak memory of ``ch-oauth-mock serve``, memory over a long in-process run,
+and the control plane's costs. ``python bench/provider.py --help`` lists the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import io
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.test import Client as TestClient
+from werkzeug.wrappers import Request, Response
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mock_provider import Provider, ProviderConfig, ProviderServer  # noqa: E402
+from mock_provider.scopes import PROFILE_SCOPE  # noqa: E402
+
+CLIENT_ID, CLIENT_SECRET = "test-client-id", "test-client-secret"
+CREDENTIALS = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+REDIRECT_URI = "http://127.0.0.1:8000/callback"
+EMAIL, PASSWORD = "demo@example.com", "password"
+AUTHORISE = {
+    "response_type": "code",
+    "client_id": CLIENT_ID,
+    "redirect_uri": REDIRECT_URI,
+    "scope": PROFILE_SCOPE,
+    "state": "bench-state",
+}
+STEPS = ("authorise", "signin", "consent", "token", "verify", "profile")
+TOKEN_BODY = json.dumps(
+    {"access_token": "a" * 43, "token_type": "Bearer", "expires_in": 3600,
+     "refresh_token": "r" * 43}
+).encode()
+MIB = 1024 * 1024
+PARTS = ("flow", "token", "cold", "memory", "control")
+
+# The bare app as a process of its own, for the cold start and memory baselines.
+BARE_SCRIPT = """
+import sys
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+BODY = sys.argv[1].encode()
+class Quiet(WSGIRequestHandler):
+    def log_request(self, *args): pass
+@Request.application
+def app(request):
+    return Response(BODY, mimetype="application/json")
+server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
+print(f"bare: listening on http://127.0.0.1:{server.server_port}", flush=True)
+server.serve_forever()
+"""
+SERVE = [sys.executable, "-m", "mock_provider", "serve", "--port", "0"]
+BARE = [sys.executable, "-c", BARE_SCRIPT, TOKEN_BODY.decode()]
+
+
+# Figures and tables.
+
+
+def summarise(samples: Sequence[float]) -> dict[str, float]:
+    """Return the median, the 90th percentile (nearest rank) and the count."""
+    ordered = sorted(samples)
+    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+    return {"median": statistics.median(ordered), "p90": p90, "n": len(ordered)}
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def us(seconds: float) -> str:
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def mib(size: float) -> str:
+    return f"{size / MIB:.1f} MiB"
+
+
+def verdict(target: str, ok: bool) -> str:
+    return f"{target} {'ok' if ok else 'MISSED'}"
+
+
+def print_table(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Print a plain text table under a title."""
+    body = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+    rule = "  ".join("-" * w for w in widths)
+    print(f"\n{title}\n{rule}")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
+    print(rule)
+    for row in body:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def proc_status(pid: int | str = "self") -> dict[str, int]:
+    """Return VmRSS and VmHWM of a process, in bytes."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0]) * 1024
+    return values
+
+
+def time_calls(call: Callable[[], Any], n: int) -> list[float]:
+    """Call ``n`` times; return each call's seconds."""
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+# Servers.
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No log line per request, as in :class:`mock_provider.ProviderServer`."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+@Request.application  # type: ignore[arg-type]
+def bare_app(request: Request) -> Response:
+    """The baseline: whatever is asked, a constant token response."""
+    return Response(TOKEN_BODY, mimetype="application/json")
+
+
+class TimedProvider(Provider):
+    """Our provider, keeping the seconds each WSGI call spent inside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.samples: list[float] = []
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        started = time.perf_counter()
+        result = super().__call__(environ, start_response)
+        self.samples.append(time.perf_counter() - started)
+        return result
+
+
+class TimedBare:
+    """The bare app, timed the same way."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        started = time.perf_counter()
+        result = bare_app(environ, start_response)
+        self.samples.append(time.perf_counter() - started)
+        return result
+
+
+@contextmanager
+def bare_server(app: Any = bare_app) -> Iterator[str]:
+    """Serve the bare app on a thread, the way ProviderServer serves ours."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+@contextmanager
+def served_process(command: list[str]) -> Iterator[tuple[int, str, float]]:
+    """Start a server process; yield its pid, URL and seconds until GET / gave 200."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = _listening_url(process)
+        with new_session() as session:
+            while True:
+                try:
+                    if session.get(url + "/", timeout=2).status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    time.sleep(0.001)
+        yield process.pid, url, time.perf_counter() - started
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _listening_url(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    for line in process.stdout:
+        found = re.search(r"listening on (http://\S+)", line)
+        if found:
+            return found.group(1)
+    raise RuntimeError(f"the server exited ({process.wait()}) before listening")
+
+
+# Walking the flow over HTTP.
+
+
+def new_session() -> requests.Session:
+    """A keep-alive session that does not read proxy settings from the environment.
+
+    Both sides pay the client's cost; leaving out the per-request scan of the
+    environment (about 1 ms here) leaves more of each figure to the server.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
+class _HiddenInputs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "input" and found.get("type") == "hidden" and found.get("name"):
+            self.values[str(found["name"])] = found.get("value") or ""
+
+
+def hidden_inputs(html: str) -> dict[str, str]:
+    """Return the hidden inputs of a page (``journey`` and ``csrf_token``)."""
+    parser = _HiddenInputs()
+    parser.feed(html)
+    return parser.values
+
+
+def code_from(location: str) -> str:
+    return parse_qs(urlsplit(location).query)["code"][0]
+
+
+class Steps:
+    """Sends requests, keeping each one's seconds; refuses an unexpected status."""
+
+    def __init__(self, session: requests.Session, url: str) -> None:
+        self.session, self.url = session, url
+        self.times: list[float] = []
+
+    def send(self, method: str, path: str, status: int, **options: Any) -> requests.Response:
+        started = time.perf_counter()
+        response = self.session.request(method, self.url + path, **options)
+        self.times.append(time.perf_counter() - started)
+        if response.status_code != status:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:200]}")
+        return response
+
+
+def walk_flow(session: requests.Session, url: str) -> list[float]:
+    """Walk the six requests of a sign-in as a program would; return their times."""
+    session.cookies.clear()
+    steps = Steps(session, url)
+    page = steps.send("GET", "/oauth2/authorise", 200, params=AUTHORISE, allow_redirects=False)
+    form = {**hidden_inputs(page.text), "email": EMAIL, "password": PASSWORD}
+    page = steps.send("POST", "/oauth2/authorise/signin", 200, data=form)
+    form = {**hidden_inputs(page.text), "decision": "approve"}
+    back = steps.send("POST", "/oauth2/authorise/consent", 302, data=form,
+                      allow_redirects=False)
+    exchange = {"grant_type": "authorization_code", "code": code_from(back.headers["Location"]),
+                "redirect_uri": REDIRECT_URI, **CREDENTIALS}
+    access = steps.send("POST", "/oauth2/token", 200, data=exchange).json()["access_token"]
+    steps.send("GET", "/oauth2/verify", 200, params={"access_token": access})
+    steps.send("GET", "/user/profile", 200, headers={"Authorization": f"Bearer {access}"})
+    return steps.times
+
+
+def walk_bare(session: requests.Session, url: str) -> list[float]:
+    """The same six requests, of the same shapes and sizes, sent to the bare app."""
+    session.cookies.clear()
+    steps, secret = Steps(session, url), "s" * 43
+    form = {"journey": secret, "csrf_token": secret}
+    steps.send("GET", "/oauth2/authorise", 200, params=AUTHORISE, allow_redirects=False)
+    steps.send("POST", "/oauth2/authorise/signin", 200,
+               data={**form, "email": EMAIL, "password": PASSWORD})
+    steps.send("POST", "/oauth2/authorise/consent", 200, data={**form, "decision": "approve"},
+               allow_redirects=False)
+    steps.send("POST", "/oauth2/token", 200, data={
+        "grant_type": "authorization_code", "code": "c" * 32, "redirect_uri": REDIRECT_URI,
+        **CREDENTIALS})
+    steps.send("GET", "/oauth2/verify", 200, params={"access_token": secret})
+    steps.send("GET", "/user/profile", 200, headers={"Authorization": f"Bearer {secret}"})
+    return steps.times
+
+
+Walk = Callable[[requests.Session, str], list[float]]
+
+
+def run_flows(walk: Walk, url: str, flows: int, warmup: int = 0) -> list[list[float]]:
+    """Walk ``warmup`` untimed flows, then ``flows`` timed ones, on one session."""
+    with new_session() as session:
+        for _ in range(warmup):
+            walk(session, url)
+        return [walk(session, url) for _ in range(flows)]
+
+
+# 1. The full flow.
+
+
+def bench_flow(flows: int, warmup: int) -> dict[str, Any]:
+    """Time the six-request flow on our provider and on the bare app, interleaved."""
+    provider, bare = TimedProvider(), TimedBare()
+    ours: list[list[float]] = []
+    theirs: list[list[float]] = []
+    with ProviderServer(provider=provider) as server, bare_server(bare) as bare_url:
+        run_flows(walk_flow, server.url, 0, warmup)
+        run_flows(walk_bare, bare_url, 0, warmup)
+        provider.samples.clear()
+        bare.samples.clear()
+        for done in range(0, flows, 20):
+            ours += run_flows(walk_flow, server.url, min(20, flows - done))
+            theirs += run_flows(walk_bare, bare_url, min(20, flows - done))
+    result: dict[str, Any] = {"flows": flows, "requests": flows * len(STEPS), "steps": {}}
+    for index, step in enumerate(STEPS):
+        result["steps"][step] = {
+            "ours": summarise([f[index] for f in ours]),
+            "bare": summarise([f[index] for f in theirs]),
+            "ours_app": summarise(provider.samples[index :: len(STEPS)]),
+            "bare_app": summarise(bare.samples[index :: len(STEPS)]),
+        }
+    result["all"] = {
+        "ours": summarise([t for f in ours for t in f]),
+        "bare": summarise([t for f in theirs for t in f]),
+        "ours_app": summarise(provider.samples),
+        "bare_app": summarise(bare.samples),
+    }
+    result["flow"] = {"ours": summarise([sum(f) for f in ours]),
+                      "bare": summarise([sum(f) for f in theirs])}
+    result["ratio"] = result["all"]["ours"]["median"] / result["all"]["bare"]["median"]
+    return result
+
+
+def print_flow(result: dict[str, Any]) -> None:
+    rows = []
+    for name, row in [*result["steps"].items(), ("every request", result["all"])]:
+        ours, bare = row["ours"], row["bare"]
+        ratio = ours["median"] / bare["median"]
+        target = verdict("<= 1.5", ratio <= 1.5) if name == "every request" else ""
+        rows.append([name, ms(ours["median"]), ms(ours["p90"]), ms(bare["median"]),
+                     ms(bare["p90"]), f"{ratio:.2f}", us(row["ours_app"]["median"]),
+                     us(row["bare_app"]["median"]), target])
+    ours, bare = result["flow"]["ours"], result["flow"]["bare"]
+    rows.append(["whole flow (6)", ms(ours["median"]), ms(ours["p90"]), ms(bare["median"]),
+                 ms(bare["p90"]), f"{ours['median'] / bare['median']:.2f}", "", "", ""])
+    print_table(
+        f"1. Full flow over HTTP: {result['flows']} flows, {result['requests']} requests "
+        "each side, one keep-alive requests.Session",
+        ["request", "ours med", "ours p90", "bare med", "bare p90", "ratio",
+         "ours in app", "bare in app", "target"],
+        rows,
+    )
+
+
+# 2 and 5. Token endpoint throughput.
+
+
+@dataclasses.dataclass
+class Workload:
+    """A request to repeat, and what to do, untimed, before each round of it."""
+
+    call: Callable[[], None]
+    prepare: Callable[[int], None] = lambda n: None
+
+
+def measure_rates(workloads: dict[str, Workload], per_round: int, rounds: int
+                  ) -> dict[str, dict[str, Any]]:
+    """Run the workloads in rounds, alternating their order; rps and latency of each."""
+    rates: dict[str, list[float]] = {name: [] for name in workloads}
+    samples: dict[str, list[float]] = {name: [] for name in workloads}
+    for index in range(rounds):
+        order = list(workloads) if index % 2 == 0 else list(reversed(workloads))
+        for name in order:
+            workloads[name].prepare(per_round)
+            started = time.perf_counter()
+            samples[name] += time_calls(workloads[name].call, per_round)
+            rates[name].append(per_round / (time.perf_counter() - started))
+    return {
+        name: {"rps": statistics.median(rates[name]), "rounds": rates[name],
+               "latency": summarise(samples[name])}
+        for name in workloads
+    }
+
+
+def post_ok(session: requests.Session, url: str, data: dict[str, str]) -> None:
+    response = session.post(url, data=data)
+    if response.status_code != 200:
+        raise RuntimeError(f"POST {url}: {response.status_code} {response.text[:200]}")
+
+
+def issue_codes(session: requests.Session, url: str, n: int) -> list[str]:
+    """Authorise ``n`` times under a standing arrangement; return the codes."""
+    return [
+        code_from(session.get(url + "/oauth2/authorise", params=AUTHORISE,
+                              allow_redirects=False).headers["Location"])
+        for _ in range(n)
+    ]
+
+
+def refresh_form(session: requests.Session, server: ProviderServer) -> dict[str, str]:
+    """Arrange every authorisation, redeem one code; return a refresh grant's form."""
+    assert server.provider.control is not None
+    server.provider.control.arrange(times=None)
+    code = issue_codes(session, server.url, 1)[0]
+    first = session.post(server.url + "/oauth2/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+        **CREDENTIALS})
+    return {"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"],
+            **CREDENTIALS}
+
+
+def token_workloads(session: requests.Session, server: ProviderServer, bare_url: str
+                    ) -> dict[str, Workload]:
+    """Refresh grants and code exchanges on ours; the refresh POST on the bare app."""
+    token_url = server.url + "/oauth2/token"
+    refresh = refresh_form(session, server)
+    codes: list[str] = []
+
+    def exchange() -> None:
+        post_ok(session, token_url, {"grant_type": "authorization_code", "code": codes.pop(),
+                                     "redirect_uri": REDIRECT_URI, **CREDENTIALS})
+
+    return {
+        "ours, refresh grant": Workload(lambda: post_ok(session, token_url, refresh)),
+        "ours, code exchange": Workload(
+            exchange, lambda n: codes.extend(issue_codes(session, server.url, n))),
+        "bare": Workload(lambda: post_ok(session, bare_url + "/oauth2/token", refresh)),
+    }
+
+
+def bench_token(per_round: int, rounds: int) -> dict[str, Any]:
+    """Token endpoint requests per second over HTTP, and its in-process cost."""
+    with ProviderServer() as server, bare_server() as bare_url, new_session() as session:
+        workloads = token_workloads(session, server, bare_url)
+        for workload in workloads.values():
+            workload.prepare(50)
+            time_calls(workload.call, 50)
+        http = measure_rates(workloads, per_round, rounds)
+    bare_rps = http["bare"]["rps"]
+    return {"http": http, "in_process": token_in_process(per_round * 4),
+            "ratio_refresh": http["ours, refresh grant"]["rps"] / bare_rps,
+            "ratio_code": http["ours, code exchange"]["rps"] / bare_rps}
+
+
+def token_in_process(n: int) -> dict[str, Any]:
+    """Server-side cost of one refresh grant, through werkzeug's test client."""
+    provider = Provider()
+    assert provider.control is not None
+    provider.control.arrange(times=None)
+    client = TestClient(provider)
+    back = client.get("/oauth2/authorise", query_string=AUTHORISE)
+    issued = client.post("/oauth2/token", data={
+        "grant_type": "authorization_code", "code": code_from(back.headers["Location"]),
+        "redirect_uri": REDIRECT_URI, **CREDENTIALS})
+    refresh = {"grant_type": "refresh_token", "refresh_token": issued.json["refresh_token"],
+               **CREDENTIALS}
+    bare = TestClient(bare_app)
+    result: dict[str, Any] = {}
+    for _ in range(2):  # the first pass warms up; the second is kept
+        result["bare"] = summarise(time_calls(lambda: bare.post("/t", data=refresh), n))
+        for enabled in (False, True):
+            provider.journal.enabled = enabled
+            result[f"ours, journal {'on' if enabled else 'off'}"] = summarise(time_calls(
+                lambda: client.post("/oauth2/token", data=refresh), n))
+    return result
+
+
+def print_token(result: dict[str, Any]) -> None:
+    http, bare_rps = result["http"], result["http"]["bare"]["rps"]
+    rows = []
+    for name, figures in http.items():
+        ratio = figures["rps"] / bare_rps
+        target = verdict(">= 0.7", ratio >= 0.7) if "refresh" in name else ""
+        rows.append([name, f"{figures['rps']:.0f}", ms(figures["latency"]["median"]),
+                     ms(figures["latency"]["p90"]), f"{ratio:.2f}", target])
+    print_table("2. Token endpoint, one keep-alive client over HTTP (req/s: median of "
+                f"{len(http['bare']['rounds'])} rounds)",
+                ["workload", "req/s", "median", "p90", "vs bare", "target"], rows)
+    rows = [[name, us(f["median"]), us(f["p90"])] for name, f in result["in_process"].items()]
+    print_table("   The refresh grant in process (werkzeug test client, no socket)",
+                ["app", "median", "p90"], rows)
+
+
+# 3. Cold start and peak memory of the serve command.
+
+
+def bench_cold_start(runs: int, flows: int, warmup: int, fill: int) -> dict[str, Any]:
+    """Seconds from spawn to the first 200; peak RSS after walking the flows."""
+    result: dict[str, Any] = {
+        "python -c pass": summarise(time_calls(
+            lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), runs)),
+    }
+    for name, command, walk in (("ours", SERVE, walk_flow), ("bare", BARE, walk_bare)):
+        starts = []
+        for _ in range(runs):
+            with served_process(command) as (_, _, seconds):
+                starts.append(seconds)
+        with served_process(command) as (pid, url, _):
+            idle = proc_status(pid)
+            timed = run_flows(walk, url, flows, warmup)
+            after = proc_status(pid)
+            run_flows(walk, url, fill)
+            filled = proc_status(pid)
+        result[name] = {
+            "cold_start": summarise(starts), "rss_idle": idle["VmRSS"],
+            "hwm_after_flows": after["VmHWM"], "hwm_after_fill": filled["VmHWM"],
+            "request": summarise([t for f in timed for t in f]),
+        }
+    return result
+
+
+def import_offenders(top: int = 12) -> list[tuple[str, float]]:
+    """Return the slowest imports of the serve command, by cumulative seconds."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import mock_provider.cli"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, check=True,
+    )
+    found = []
+    for line in done.stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        name = parts[2].rstrip()
+        if (len(name) - len(name.lstrip())) // 2 <= 3:
+            found.append(("  " * ((len(name) - len(name.lstrip())) // 2) + name.strip(),
+                          int(parts[1]) / 1e6))
+    return sorted(found, key=lambda item: -item[1])[:top]
+
+
+def print_cold_start(result: dict[str, Any], flows: int, fill: int) -> None:
+    ours, bare = result["ours"], result["bare"]
+    cold, hwm = ours["cold_start"]["median"], ours["hwm_after_flows"]
+    rows = [
+        ["spawn to first 200 on GET /, median", ms(cold), ms(bare["cold_start"]["median"]),
+         verdict("< 200 ms", cold < 0.2)],
+        ["spawn to first 200, p90", ms(ours["cold_start"]["p90"]),
+         ms(bare["cold_start"]["p90"]), ""],
+        ["(floor: `python -c pass`, median)", ms(result["python -c pass"]["median"]), "", ""],
+        ["RSS idle", mib(ours["rss_idle"]), mib(bare["rss_idle"]), ""],
+        [f"peak RSS (VmHWM) after {flows} flows", mib(hwm), mib(bare["hwm_after_flows"]),
+         verdict("< 40 MiB", hwm < 40 * MIB)],
+        ["request median, server in its own process", ms(ours["request"]["median"]),
+         ms(bare["request"]["median"]), ""],
+    ]
+    if fill:
+        rows.append([f"peak RSS after {fill} more flows (journal full)",
+                     mib(ours["hwm_after_fill"]), mib(bare["hwm_after_fill"]),
+                     verdict("< 40 MiB", ours["hwm_after_fill"] < 40 * MIB)])
+    print_table(f"3. `python -m mock_provider serve --port 0`, "
+                f"{ours['cold_start']['n']} cold starts each",
+                ["figure", "ours", "bare", "target"], rows)
+    if "imports" in result:
+        print_table("   Slowest imports of mock_provider.cli (python -X importtime)",
+                    ["module (indented under its importer)", "cumulative"],
+                    [[m, ms(s)] for m, s in result["imports"]])
+
+
+# 4. Memory over a long run, in a process of its own.
+
+
+def wsgi_call(app: Any, method: str, path: str, query: dict[str, str] | None = None,
+              form: dict[str, str] | None = None) -> tuple[str, dict[str, str], bytes]:
+    """Call a WSGI app directly; return status, headers and body."""
+    body = urlencode(form or {}).encode()
+    environ = {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": urlencode(query or {}),
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded" if form else "",
+        "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http", "wsgi.version": (1, 0),
+        "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+    }
+    answer: list[Any] = []
+    chunks = app(environ, lambda status, headers, exc_info=None: answer.extend((status, headers)))
+    try:
+        return answer[0], dict(answer[1]), b"".join(chunks)
+    finally:
+        getattr(chunks, "close", lambda: None)()
+
+
+def arranged_flow(provider: Provider) -> None:
+    """Authorise (arranged), redeem the code and verify the token, in process."""
+    _, headers, _ = wsgi_call(provider, "GET", "/oauth2/authorise", AUTHORISE)
+    status, _, body = wsgi_call(provider, "POST", "/oauth2/token", form={
+        "grant_type": "authorization_code", "code": code_from(headers["Location"]),
+        "redirect_uri": REDIRECT_URI, **CREDENTIALS})
+    access = json.loads(body)["access_token"]
+    status, _, body = wsgi_call(provider, "GET", "/oauth2/verify", {"access_token": access})
+    if not status.startswith("200"):
+        raise RuntimeError(f"verify: {status} {body[:200]!r}")
+
+
+def bench_memory(flows: int) -> dict[str, Any]:
+    """Walk ``flows`` arranged flows, the clock +200 s every 1,000; watch memory."""
+    config = dataclasses.replace(
+        ProviderConfig(), access_token_lifetime=300, refresh_token_lifetime=600
+    )
+    provider = Provider(config)
+    assert provider.control is not None
+    provider.control.arrange(times=None)
+    marks = sorted({max(1, flows * p // 100) for p in (10, 25, 50, 75, 100)})
+    checkpoints = []
+    started = time.perf_counter()
+    for done in range(1, flows + 1):
+        arranged_flow(provider)
+        if done % 1000 == 0:
+            provider.clock.advance(200)
+        if done in marks:
+            gc.collect()
+            checkpoints.append({
+                "flows": done, "rss": proc_status()["VmRSS"], "store": provider.store.sizes(),
+                "journal": len(provider.journal), "seconds": time.perf_counter() - started,
+            })
+    return {"flows": flows, "checkpoints": checkpoints}
+
+
+def bench_memory_in_child(flows: int) -> dict[str, Any]:
+    """Run :func:`bench_memory` in a fresh interpreter, so RSS is its own."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--memory-child", str(flows)],
+        capture_output=True, text=True, check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def print_memory(result: dict[str, Any]) -> None:
+    points, rows = result["checkpoints"], []
+    for point in points:
+        sizes = " ".join(f"{k}={v}" for k, v in point["store"].items() if k != "transactions")
+        rows.append([f"{point['flows']:,}", mib(point["rss"]), sizes, point["journal"],
+                     f"{point['seconds']:.0f} s"])
+    half = next(p for p in points if p["flows"] >= result["flows"] // 2)
+    growth = points[-1]["rss"] - half["rss"]
+    flat = growth <= max(2 * MIB, 0.02 * half["rss"])
+    print_table(f"4. Memory over {result['flows']:,} arranged flows in process (authorise, "
+                "token, verify; clock +200 s per 1,000 flows)",
+                ["flows", "VmRSS", "store.sizes()", "journal", "elapsed"], rows)
+    print(f"   RSS change over the second half: {growth / MIB:+.1f} MiB; "
+          + verdict("flat, within max(2 MiB, 2%):", flat))
+
+
+# 5. The control plane.
+
+
+def bench_control(resets: int, per_round: int, rounds: int) -> dict[str, Any]:
+    """Cost of reset() idle and after a flow; the journal's cost over HTTP."""
+    provider = Provider()
+    control = provider.control
+    assert control is not None
+    idle = time_calls(control.reset, resets)
+    used = []
+    for _ in range(resets):
+        control.arrange()
+        arranged_flow(provider)
+        used += time_calls(control.reset, 1)
+
+    with ProviderServer() as server, new_session() as session:
+        journal = server.provider.journal
+        form, url = refresh_form(session, server), server.url + "/oauth2/token"
+
+        def switch(on: bool) -> Callable[[int], None]:
+            return lambda n: setattr(journal, "enabled", on)
+
+        http = measure_rates(
+            {"journal on": Workload(lambda: post_ok(session, url, form), switch(True)),
+             "journal off": Workload(lambda: post_ok(session, url, form), switch(False))},
+            per_round, rounds)
+    return {"reset_idle": summarise(idle), "reset_after_flow": summarise(used), "http": http,
+            "journal_ratio": http["journal on"]["rps"] / http["journal off"]["rps"]}
+
+
+def print_control(result: dict[str, Any], in_process: dict[str, Any] | None) -> None:
+    rows = []
+    for key, label in (("reset_idle", "reset(), nothing to forget"),
+                       ("reset_after_flow", "reset() after one arranged flow")):
+        figures = result[key]
+        rows.append([f"{label} ({figures['n']} calls)", us(figures["median"]),
+                     us(figures["p90"]), verdict("<< 1 ms", figures["median"] < 0.001)])
+    for name, figures in result["http"].items():
+        rows.append([f"refresh grant over HTTP, {name}", f"{figures['rps']:.0f} req/s",
+                     ms(figures["latency"]["p90"]), ""])
+    rows.append(["throughput, journal on / off", f"{result['journal_ratio']:.2f}", "", ""])
+    if in_process:
+        on, off = in_process["ours, journal on"], in_process["ours, journal off"]
+        rows.append(["in process, journal on / off (time)",
+                     f"{on['median'] / off['median']:.2f}",
+                     f"+{us(on['median'] - off['median'])}", ""])
+    print_table("5. Control plane", ["figure", "median", "p90", "target"], rows)
+
+
+# The command line.
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add = parser.add_argument
+    add("--flows", type=int, default=200, help="timed flows in parts 1 and 3 (200)")
+    add("--warmup", type=int, default=20, help="untimed flows before them (20)")
+    add("--token-requests", type=int, default=500,
+        help="token requests per round in parts 2 and 5 (500)")
+    add("--rounds", type=int, default=6, help="alternating rounds in parts 2 and 5 (6)")
+    add("--cold-starts", type=int, default=10, help="cold starts of each server (10)")
+    add("--fill-journal", type=int, default=1700,
+        help="flows walked after part 3's, to fill the journal; 0 to skip (1700)")
+    add("--flows-memory", type=int, default=100_000, help="flows in part 4 (100000)")
+    add("--resets", type=int, default=1000, help="reset() calls timed (1000)")
+    add("--importtime", action="store_true",
+        help="list the slowest imports even when cold start meets its target")
+    add("--only", choices=PARTS, action="append", help="run only this part (repeatable)")
+    add("--json", metavar="FILE", help="also write every figure to FILE as JSON")
+    add("--memory-child", type=int, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.memory_child:
+        print(json.dumps(bench_memory(args.memory_child)))
+        return 0
+    only = set(args.only or PARTS)
+    results: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
+    print(f"python {results['python']}, {results['cpus']} CPUs. bare = a werkzeug app "
+          "answering every request with a constant token JSON, on the same threaded "
+          "werkzeug server, request logging off.")
+    if "flow" in only:
+        results["flow"] = bench_flow(args.flows, args.warmup)
+        print_flow(results["flow"])
+    if "token" in only:
+        results["token"] = bench_token(args.token_requests, args.rounds)
+        print_token(results["token"])
+    if "cold" in only:
+        results["cold"] = cold = bench_cold_start(
+            args.cold_starts, args.flows, args.warmup, args.fill_journal)
+        if args.importtime or cold["ours"]["cold_start"]["median"] >= 0.2:
+            cold["imports"] = import_offenders()
+        print_cold_start(cold, args.flows, args.fill_journal)
+    if "memory" in only:
+        results["memory"] = bench_memory_in_child(args.flows_memory)
+        print_memory(results["memory"])
+    if "control" in only:
+        results["control"] = bench_control(args.resets, args.token_requests, args.rounds)
+        print_control(results["control"], results.get("token", {}).get("in_process"))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
