@@ -113,9 +113,10 @@ class Scenario:
             }
         return self.browser.sign_in(self.login_url(companies), person, tamper, via)
 
-    def signed_in(self) -> tuple[bool, list[Step]]:
+    def signed_in(self, browser: Browser | None = None) -> tuple[bool, list[Step]]:
         """Whether the client's success page shows the person signed in."""
-        steps = self.browser.visit(self.client.base_url + self.profile.success_path)
+        browser = browser or self.browser
+        steps = browser.visit(self.client.base_url + self.profile.success_path)
         last = steps[-1]
         ok = last.status == 200 and (
             self.profile.success_text is None or self.profile.success_text in last.text

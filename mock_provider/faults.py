@@ -218,6 +218,8 @@ def _expired(endpoint: str) -> Response:
 def _drop(request: Request) -> Response:
     sock = request.environ.get("werkzeug.socket") or request.environ.get("gunicorn.socket")
     if isinstance(sock, socket.socket):
+        # Read the body first: closing discards it, and the journal records it.
+        request.get_data(cache=True)
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:

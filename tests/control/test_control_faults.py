@@ -193,8 +193,19 @@ def test_drop_fault_closes_the_connection_without_an_answer(ch_oauth, app, endpo
         app.call(endpoint)
 
     # The client sees the connection close before the fake records the exchange.
-    dropped = ch_oauth.wait_for(endpoint, count=2 if endpoint == "token" else 1)
-    assert dropped[-1].notes["fault"] == "drop"
+    dropped = ch_oauth.wait_for(endpoint)[-1]
+    assert dropped.notes["fault"] == "drop"
+
+
+def test_drop_fault_still_records_what_the_request_sent(ch_oauth, app):
+    ch_oauth.control.fault("token", "drop")
+
+    with pytest.raises(requests.ConnectionError):
+        app.call("token")
+
+    dropped = ch_oauth.wait_for("token")[-1]
+    assert dropped.client_auth == "client_secret_post"
+    assert dropped.form["grant_type"] == ["authorization_code"]
 
 
 # How many times a fault applies.
