@@ -14,7 +14,7 @@ PYTHON = ["3.11", "3.12", "3.13"]
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the project's own tests (extra arguments go to pytest)."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,examples]")
     session.run("pytest", *session.posargs)
 
 
@@ -31,6 +31,21 @@ def typecheck(session: nox.Session) -> None:
     """Type-check the packages with mypy (strict)."""
     session.install("-e", ".[test]", "mypy>=1.10", "types-requests")
     session.run("mypy")
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """Run the conformance suite: ``nox -s conformance -- --client PROFILE``.
+
+    With no ``--client``, it runs against the bundled reference client.
+    """
+    session.install("-e", ".[examples]")
+    args = list(session.posargs)
+    if not any(a == "--client" or a.startswith("--client=") for a in args):
+        args = ["--client", "examples/reference/profile.toml", *args]
+    if not any(a.startswith("--junitxml") for a in args):
+        args.append("--junitxml=conformance-report/junit.xml")
+    session.run("pytest", "--pyargs", "conformance", "-p", "no:cacheprovider", *args)
 
 
 @nox.session

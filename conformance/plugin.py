@@ -58,8 +58,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "pages (auto) or you in a browser (interactive, the sandbox default)")
     group.addoption("--sign-in-timeout", dest="ch_sign_in_timeout", type=float,
                     default=300.0, help="seconds to wait for an interactive sign-in")
-    group.addoption("--grace", dest="ch_grace", type=float, default=0.3,
-                    help="seconds a client may take to act after answering (0.3)")
+    group.addoption("--grace", dest="ch_grace", type=float, default=0.2,
+                    help="seconds a client may take to act after answering (0.2)")
     group.addoption("--report", dest="ch_report", default="conformance-report",
                     metavar="DIR", help="where to write results.json and report.md")
 
@@ -194,7 +194,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "scenarios": len({v.test for v in results.verdicts}),
     }
     folder = Path(config.getoption("ch_report"))
-    config.stash[REPORTS] = write_reports(results, folder, meta)
+    config.stash[REPORTS] = write_reports(
+        results, folder, meta, profile.expected_failures
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -203,5 +205,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if not results.verdicts:
         return
     terminalreporter.section("Companies House OAuth conformance")
-    for line in summary_lines(results, config.stash.get(REPORTS, [])):
+    profile = config.stash.get(PROFILE, None)
+    expected = profile.expected_failures if profile else {}
+    for line in summary_lines(results, config.stash.get(REPORTS, []), expected):
         terminalreporter.write_line(line)

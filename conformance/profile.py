@@ -57,6 +57,7 @@ class ClientProfile:
     api_text: str | None = None
     client_id: str | None = None
     client_secret: str | None = None
+    expected_failures: Mapping[str, str] = field(default_factory=dict)
 
     def fill(self, template: str, values: Mapping[str, str]) -> str:
         """Replace ``{placeholder}``s in a template."""
@@ -187,7 +188,8 @@ class _Reader:
             adapter=adapter,
             ready_path=self.path_text("client", client, "ready_path") or "/",
             login_path=self.path_text("client", client, "login_path") or "/login",
-            redirect_uri=redirect_uri or "",
+            redirect_uri=redirect_uri
+            or ("http://127.0.0.1:{port}/callback" if adapter else ""),
             http_timeout=self.number("client", client, "http_timeout", 5.0),
             start_timeout=self.number("client", client, "start_timeout", 20.0),
             success_path=self.path_text("success", success, "path") or "/",
@@ -196,7 +198,21 @@ class _Reader:
             api_text=self.text("api", api, "text"),
             client_id=self.text("client", client, "client_id"),
             client_secret=self.text("client", client, "client_secret"),
+            expected_failures=self.expected(),
         )
+
+    def expected(self) -> dict[str, str]:
+        from .requirements import CATALOGUE
+
+        values = self.table("expect")
+        for key, note in values.items():
+            if key not in CATALOGUE:
+                raise self.fail(
+                    f"expect.{key}", f"a requirement id, one of {', '.join(CATALOGUE)}"
+                )
+            if not isinstance(note, str) or not note:
+                raise self.fail(f"expect.{key}", "a note saying why it fails")
+        return dict(values)
 
     def command(self, client: dict[str, Any]) -> tuple[str, ...] | None:
         value = client.get("command")

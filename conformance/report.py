@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,9 @@ __all__ = ["summary_lines", "write_reports"]
 MARK = {"pass": "PASS", "fail": "FAIL", "info": "INFO", "skip": "not checked"}
 
 
-def results_document(results: Results, meta: dict[str, Any]) -> dict[str, Any]:
+def results_document(
+    results: Results, meta: dict[str, Any], expected: Mapping[str, str]
+) -> dict[str, Any]:
     """Return the JSON results: one entry per requirement, with its checks."""
     requirements = []
     for rid, verdicts in results.by_requirement().items():
@@ -29,6 +31,7 @@ def results_document(results: Results, meta: dict[str, Any]) -> dict[str, Any]:
                 "source": requirement.source,
                 "fix": requirement.fix,
                 "verdict": overall(verdicts),
+                "known": expected.get(rid),
                 "checks": [v.json() for v in verdicts],
             }
         )
@@ -39,10 +42,15 @@ def results_document(results: Results, meta: dict[str, Any]) -> dict[str, Any]:
     return {**meta, "counts": counts, "requirements": requirements}
 
 
-def write_reports(results: Results, folder: Path, meta: dict[str, Any]) -> list[Path]:
+def write_reports(
+    results: Results,
+    folder: Path,
+    meta: dict[str, Any],
+    expected: Mapping[str, str],
+) -> list[Path]:
     """Write ``results.json`` and ``report.md`` into ``folder``; return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    document = results_document(results, meta)
+    document = results_document(results, meta, expected)
     json_path = folder / "results.json"
     json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     markdown_path = folder / "report.md"
@@ -83,6 +91,8 @@ def _section(item: dict[str, Any]) -> list[str]:
     ]
     if item["verdict"] == "fail":
         lines += ["", f"**What to change:** {item['fix']}"]
+    if item["known"]:
+        lines += ["", f"**Known for this client:** {item['known']}"]
     for check in item["checks"]:
         lines += ["", f"- {MARK[check['outcome']]} in `{check['test']}`: {check['detail']}"]
         for evidence in check["evidence"][:12]:
@@ -100,7 +110,9 @@ def _one_line(evidence: dict[str, Any]) -> str:
     return text.replace("`", "'")
 
 
-def summary_lines(results: Results, report_paths: Sequence[Path]) -> list[str]:
+def summary_lines(
+    results: Results, report_paths: Sequence[Path], expected: Mapping[str, str]
+) -> list[str]:
     """The one-screen summary printed at the end of the run."""
     grouped = results.by_requirement()
     lines = []
@@ -109,7 +121,10 @@ def summary_lines(results: Results, report_paths: Sequence[Path]) -> list[str]:
         verdict = overall(verdicts)
         level = CATALOGUE[rid].level
         tally[f"{level} {verdict}"] = tally.get(f"{level} {verdict}", 0) + 1
-        lines.append(f"{MARK[verdict]:<12} {level:<6} {rid}{_first_failure(verdicts)}")
+        known = " [known for this client]" if verdict == "fail" and rid in expected else ""
+        lines.append(
+            f"{MARK[verdict]:<12} {level:<6} {rid}{known}{_first_failure(verdicts)}"
+        )
     must_failed = tally.get("MUST fail", 0)
     lines.append("")
     lines.append(

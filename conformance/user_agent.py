@@ -287,8 +287,9 @@ def shorten_url(url: str) -> str:
     """Cut long query values (codes, states) to a short prefix for reports."""
     parts = urlsplit(url)
     query = parse_qs(parts.query, keep_blank_values=True)
-    short = {
-        k: [v[:6] + "…" if k in _SECRET_PARAMS and len(v) > 6 else v for v in vs]
+    shown = "&".join(
+        f"{k}={v[:6] + '…' if k in _SECRET_PARAMS and len(v) > 6 else v}"
         for k, vs in query.items()
-    }
-    return urlunsplit(parts._replace(query=urlencode(short, doseq=True)))
+        for v in vs
+    )
+    return urlunsplit(parts._replace(query=shown))

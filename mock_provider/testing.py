@@ -84,7 +84,10 @@ class MockIdentity:
         if self.provider.control is None:
             raise ValueError("MockIdentity needs a provider with its control plane")
         self.control: Control = self.provider.control
-        self._client = next(
+        self._client = self._first_client()
+
+    def _first_client(self) -> Client:
+        return next(
             c
             for c in self.provider.registry.clients.values()
             if c.realm == self.provider.config.realm
@@ -120,8 +123,10 @@ class MockIdentity:
     def reset(self) -> None:
         """Return the fake to its configured data with an empty journal."""
         self.control.reset()
-        self._client = self.provider.registry.clients.get(
-            self._client.client_id, self._client
+        # A client registered at run time is gone: fall back to the data set's.
+        self._client = (
+            self.provider.registry.clients.get(self._client.client_id)
+            or self._first_client()
         )
 
     def authorise_url(

@@ -22,12 +22,16 @@ def _no_exchange(
         )
         return
     tokens = scenario.token_requests()
+    callbacks = [
+        s for s in (browser or scenario.browser).steps
+        if s.url.startswith(scenario.client.redirect_uri)
+    ]
     scenario.judge.check(
         requirement,
         not exchanged and not signed_in,
         f"{what}: {len(tokens)} token request(s) followed; "
         f"{'signed in' if signed_in else 'not signed in'}",
-        [*tokens, *steps],
+        [*callbacks, *tokens, *steps],
     )
 
 

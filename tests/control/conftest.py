@@ -89,13 +89,19 @@ class App:
         )
 
     def walk_pages(
-        self, *, scope: str, auth_code: str = COMPANY_CODE
+        self,
+        *,
+        scope: str,
+        auth_code: str = COMPANY_CODE,
+        email: str = "demo@example.com",
+        password: str = "password",
+        browser: requests.Session | None = None,
     ) -> requests.Response:
         """Walk sign-in, one company's auth code and consent as a browser would.
 
         Returns the consent page's answer: the redirect to the client.
         """
-        browser = requests.Session()
+        browser = browser or requests.Session()
         page = browser.get(
             self.identity.authorise_url(scope=scope), allow_redirects=False
         )
@@ -104,7 +110,7 @@ class App:
             re.findall(r'name="(journey|csrf_token)" value="([^"]+)"', page.text)
         )
         steps = [
-            ("signin", {"email": "demo@example.com", "password": "password"}),
+            ("signin", {"email": email, "password": password}),
             ("company-auth-code", {"auth_code": auth_code, "action": "continue"}),
             ("consent", {"decision": "approve"}),
         ]
