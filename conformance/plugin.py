@@ -95,7 +95,7 @@ def pytest_collection_modifyitems(
 def conformance_run(pytestconfig: pytest.Config) -> Iterator[Run]:
     """Start the target and the client under test; stop both at the end."""
     profile = pytestconfig.stash[PROFILE]
-    port = free_port()
+    port = profile.port or free_port()
     target, server = _target(pytestconfig, profile, port)
     try:
         endpoints = Endpoints(

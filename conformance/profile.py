@@ -50,6 +50,7 @@ class ClientProfile:
     login_path: str = "/login"
     redirect_uri: str = ""
     http_timeout: float = 5.0
+    port: int | None = None
     start_timeout: float = 20.0
     success_path: str = "/"
     success_text: str | None = None
@@ -154,7 +155,7 @@ class _Reader:
         known = {
             "name", "command", "cwd", "env", "base_url", "adapter", "ready_path",
             "login_path", "redirect_uri", "http_timeout", "start_timeout",
-            "client_id", "client_secret",
+            "client_id", "client_secret", "port",
         }
         extra = set(client) - known
         if extra:
@@ -191,6 +192,7 @@ class _Reader:
             redirect_uri=redirect_uri
             or ("http://127.0.0.1:{port}/callback" if adapter else ""),
             http_timeout=self.number("client", client, "http_timeout", 5.0),
+            port=self.port(client),
             start_timeout=self.number("client", client, "start_timeout", 20.0),
             success_path=self.path_text("success", success, "path") or "/",
             success_text=self.text("success", success, "text"),
@@ -213,6 +215,14 @@ class _Reader:
             if not isinstance(note, str) or not note:
                 raise self.fail(f"expect.{key}", "a note saying why it fails")
         return dict(values)
+
+    def port(self, client: dict[str, Any]) -> int | None:
+        value = client.get("port")
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+            raise self.fail("client.port", "a port number from 1 to 65535")
+        return value
 
     def command(self, client: dict[str, Any]) -> tuple[str, ...] | None:
         value = client.get("command")
