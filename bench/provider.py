@@ -52,8 +52,12 @@ AUTHORISE = {
 }
 STEPS = ("authorise", "signin", "consent", "token", "verify", "profile")
 TOKEN_BODY = json.dumps(
-    {"access_token": "a" * 43, "token_type": "Bearer", "expires_in": 3600,
-     "refresh_token": "r" * 43}
+    {
+        "access_token": "a" * 43,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "refresh_token": "r" * 43,
+    }
 ).encode()
 MIB = 1024 * 1024
 PARTS = ("flow", "token", "cold", "memory", "control")
@@ -103,7 +107,9 @@ def verdict(target: str, ok: bool) -> str:
     return f"{target} {'ok' if ok else 'MISSED'}"
 
 
-def print_table(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def print_table(
+    title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
     """Print a plain text table under a title."""
     body = [[str(cell) for cell in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
@@ -181,7 +187,9 @@ class TimedBare:
 @contextmanager
 def bare_server(app: Any = bare_app) -> Iterator[str]:
     """Serve the bare app on a thread, the way ProviderServer serves ours."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    server = make_server(
+        "127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler
+    )
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -194,13 +202,18 @@ def bare_server(app: Any = bare_app) -> Iterator[str]:
 
 
 @contextmanager
-def served_process(command: list[str], env: dict[str, str]
-                   ) -> Iterator[tuple[int, str, float]]:
+def served_process(
+    command: list[str], env: dict[str, str]
+) -> Iterator[tuple[int, str, float]]:
     """Start a server process; yield its pid, URL and seconds until GET / gave 200."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        command, cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        command,
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = _listening_url(process)
@@ -273,12 +286,16 @@ class Steps:
         self.session, self.url = session, url
         self.times: list[float] = []
 
-    def send(self, method: str, path: str, status: int, **options: Any) -> requests.Response:
+    def send(
+        self, method: str, path: str, status: int, **options: Any
+    ) -> requests.Response:
         started = time.perf_counter()
         response = self.session.request(method, self.url + path, **options)
         self.times.append(time.perf_counter() - started)
         if response.status_code != status:
-            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:200]}")
+            raise RuntimeError(
+                f"{method} {path}: {response.status_code} {response.text[:200]}"
+            )
         return response
 
 
@@ -286,17 +303,28 @@ def walk_flow(session: requests.Session, url: str) -> list[float]:
     """Walk the six requests of a sign-in as a program would; return their times."""
     session.cookies.clear()
     steps = Steps(session, url)
-    page = steps.send("GET", "/oauth2/authorise", 200, params=AUTHORISE, allow_redirects=False)
+    page = steps.send(
+        "GET", "/oauth2/authorise", 200, params=AUTHORISE, allow_redirects=False
+    )
     form = {**hidden_inputs(page.text), "email": EMAIL, "password": PASSWORD}
     page = steps.send("POST", "/oauth2/authorise/signin", 200, data=form)
     form = {**hidden_inputs(page.text), "decision": "approve"}
-    back = steps.send("POST", "/oauth2/authorise/consent", 302, data=form,
-                      allow_redirects=False)
-    exchange = {"grant_type": "authorization_code", "code": code_from(back.headers["Location"]),
-                "redirect_uri": REDIRECT_URI, **CREDENTIALS}
-    access = steps.send("POST", "/oauth2/token", 200, data=exchange).json()["access_token"]
+    back = steps.send(
+        "POST", "/oauth2/authorise/consent", 302, data=form, allow_redirects=False
+    )
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": code_from(back.headers["Location"]),
+        "redirect_uri": REDIRECT_URI,
+        **CREDENTIALS,
+    }
+    access = steps.send("POST", "/oauth2/token", 200, data=exchange).json()[
+        "access_token"
+    ]
     steps.send("GET", "/oauth2/verify", 200, params={"access_token": access})
-    steps.send("GET", "/user/profile", 200, headers={"Authorization": f"Bearer {access}"})
+    steps.send(
+        "GET", "/user/profile", 200, headers={"Authorization": f"Bearer {access}"}
+    )
     return steps.times
 
 
@@ -306,15 +334,34 @@ def walk_bare(session: requests.Session, url: str) -> list[float]:
     steps, secret = Steps(session, url), "s" * 43
     form = {"journey": secret, "csrf_token": secret}
     steps.send("GET", "/oauth2/authorise", 200, params=AUTHORISE, allow_redirects=False)
-    steps.send("POST", "/oauth2/authorise/signin", 200,
-               data={**form, "email": EMAIL, "password": PASSWORD})
-    steps.send("POST", "/oauth2/authorise/consent", 200, data={**form, "decision": "approve"},
-               allow_redirects=False)
-    steps.send("POST", "/oauth2/token", 200, data={
-        "grant_type": "authorization_code", "code": "c" * 32, "redirect_uri": REDIRECT_URI,
-        **CREDENTIALS})
+    steps.send(
+        "POST",
+        "/oauth2/authorise/signin",
+        200,
+        data={**form, "email": EMAIL, "password": PASSWORD},
+    )
+    steps.send(
+        "POST",
+        "/oauth2/authorise/consent",
+        200,
+        data={**form, "decision": "approve"},
+        allow_redirects=False,
+    )
+    steps.send(
+        "POST",
+        "/oauth2/token",
+        200,
+        data={
+            "grant_type": "authorization_code",
+            "code": "c" * 32,
+            "redirect_uri": REDIRECT_URI,
+            **CREDENTIALS,
+        },
+    )
     steps.send("GET", "/oauth2/verify", 200, params={"access_token": secret})
-    steps.send("GET", "/user/profile", 200, headers={"Authorization": f"Bearer {secret}"})
+    steps.send(
+        "GET", "/user/profile", 200, headers={"Authorization": f"Bearer {secret}"}
+    )
     return steps.times
 
 
@@ -346,7 +393,11 @@ def bench_flow(flows: int, warmup: int) -> dict[str, Any]:
             for _ in range(flows):  # alternate, so that drift in the machine hits both
                 ours.append(walk_flow(mine, server.url))
                 theirs.append(walk_bare(other, bare_url))
-    result: dict[str, Any] = {"flows": flows, "requests": flows * len(STEPS), "steps": {}}
+    result: dict[str, Any] = {
+        "flows": flows,
+        "requests": flows * len(STEPS),
+        "steps": {},
+    }
     for index, step in enumerate(STEPS):
         result["steps"][step] = {
             "ours": summarise([f[index] for f in ours]),
@@ -360,8 +411,10 @@ def bench_flow(flows: int, warmup: int) -> dict[str, Any]:
         "ours_app": summarise(provider.samples),
         "bare_app": summarise(bare.samples),
     }
-    result["flow"] = {"ours": summarise([sum(f) for f in ours]),
-                      "bare": summarise([sum(f) for f in theirs])}
+    result["flow"] = {
+        "ours": summarise([sum(f) for f in ours]),
+        "bare": summarise([sum(f) for f in theirs]),
+    }
     result["ratio"] = result["all"]["ours"]["median"] / result["all"]["bare"]["median"]
     return result
 
@@ -372,17 +425,47 @@ def print_flow(result: dict[str, Any]) -> None:
         ours, bare = row["ours"], row["bare"]
         ratio = ours["median"] / bare["median"]
         target = verdict("<= 1.5", ratio <= 1.5) if name == "every request" else ""
-        rows.append([name, ms(ours["median"]), ms(ours["p90"]), ms(bare["median"]),
-                     ms(bare["p90"]), f"{ratio:.2f}", us(row["ours_app"]["median"]),
-                     us(row["bare_app"]["median"]), target])
+        rows.append(
+            [
+                name,
+                ms(ours["median"]),
+                ms(ours["p90"]),
+                ms(bare["median"]),
+                ms(bare["p90"]),
+                f"{ratio:.2f}",
+                us(row["ours_app"]["median"]),
+                us(row["bare_app"]["median"]),
+                target,
+            ]
+        )
     ours, bare = result["flow"]["ours"], result["flow"]["bare"]
-    rows.append(["whole flow (6)", ms(ours["median"]), ms(ours["p90"]), ms(bare["median"]),
-                 ms(bare["p90"]), f"{ours['median'] / bare['median']:.2f}", "", "", ""])
+    rows.append(
+        [
+            "whole flow (6)",
+            ms(ours["median"]),
+            ms(ours["p90"]),
+            ms(bare["median"]),
+            ms(bare["p90"]),
+            f"{ours['median'] / bare['median']:.2f}",
+            "",
+            "",
+            "",
+        ]
+    )
     print_table(
         f"1. Full flow over HTTP: {result['flows']} flows, {result['requests']} requests "
         "each side, one keep-alive requests.Session",
-        ["request", "ours med", "ours p90", "bare med", "bare p90", "ratio",
-         "ours in app", "bare in app", "target"],
+        [
+            "request",
+            "ours med",
+            "ours p90",
+            "bare med",
+            "bare p90",
+            "ratio",
+            "ours in app",
+            "bare in app",
+            "target",
+        ],
         rows,
     )
 
@@ -398,8 +481,9 @@ class Workload:
     prepare: Callable[[int], None] = lambda n: None
 
 
-def measure_rates(workloads: dict[str, Workload], per_round: int, rounds: int
-                  ) -> dict[str, dict[str, Any]]:
+def measure_rates(
+    workloads: dict[str, Workload], per_round: int, rounds: int
+) -> dict[str, dict[str, Any]]:
     """Run the workloads in rounds, alternating their order; rps and latency of each."""
     rates: dict[str, list[float]] = {name: [] for name in workloads}
     samples: dict[str, list[float]] = {name: [] for name in workloads}
@@ -411,8 +495,11 @@ def measure_rates(workloads: dict[str, Workload], per_round: int, rounds: int
             samples[name] += time_calls(workloads[name].call, per_round)
             rates[name].append(per_round / (time.perf_counter() - started))
     return {
-        name: {"rps": statistics.median(rates[name]), "rounds": rates[name],
-               "latency": summarise(samples[name])}
+        name: {
+            "rps": statistics.median(rates[name]),
+            "rounds": rates[name],
+            "latency": summarise(samples[name]),
+        }
         for name in workloads
     }
 
@@ -426,8 +513,11 @@ def post_ok(session: requests.Session, url: str, data: dict[str, str]) -> None:
 def issue_codes(session: requests.Session, url: str, n: int) -> list[str]:
     """Authorise ``n`` times under a standing arrangement; return the codes."""
     return [
-        code_from(session.get(url + "/oauth2/authorise", params=AUTHORISE,
-                              allow_redirects=False).headers["Location"])
+        code_from(
+            session.get(
+                url + "/oauth2/authorise", params=AUTHORISE, allow_redirects=False
+            ).headers["Location"]
+        )
         for _ in range(n)
     ]
 
@@ -437,44 +527,70 @@ def refresh_form(session: requests.Session, server: ProviderServer) -> dict[str,
     assert server.provider.control is not None
     server.provider.control.arrange(times=None)
     code = issue_codes(session, server.url, 1)[0]
-    first = session.post(server.url + "/oauth2/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-        **CREDENTIALS})
-    return {"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"],
-            **CREDENTIALS}
+    first = session.post(
+        server.url + "/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            **CREDENTIALS,
+        },
+    )
+    return {
+        "grant_type": "refresh_token",
+        "refresh_token": first.json()["refresh_token"],
+        **CREDENTIALS,
+    }
 
 
-def token_workloads(session: requests.Session, server: ProviderServer, bare_url: str
-                    ) -> dict[str, Workload]:
+def token_workloads(
+    session: requests.Session, server: ProviderServer, bare_url: str
+) -> dict[str, Workload]:
     """Refresh grants and code exchanges on ours; the refresh POST on the bare app."""
     token_url = server.url + "/oauth2/token"
     refresh = refresh_form(session, server)
     codes: list[str] = []
 
     def exchange() -> None:
-        post_ok(session, token_url, {"grant_type": "authorization_code", "code": codes.pop(),
-                                     "redirect_uri": REDIRECT_URI, **CREDENTIALS})
+        post_ok(
+            session,
+            token_url,
+            {
+                "grant_type": "authorization_code",
+                "code": codes.pop(),
+                "redirect_uri": REDIRECT_URI,
+                **CREDENTIALS,
+            },
+        )
 
     return {
         "ours, refresh grant": Workload(lambda: post_ok(session, token_url, refresh)),
         "ours, code exchange": Workload(
-            exchange, lambda n: codes.extend(issue_codes(session, server.url, n))),
+            exchange, lambda n: codes.extend(issue_codes(session, server.url, n))
+        ),
         "bare": Workload(lambda: post_ok(session, bare_url + "/oauth2/token", refresh)),
     }
 
 
 def bench_token(per_round: int, rounds: int) -> dict[str, Any]:
     """Token endpoint requests per second over HTTP, and its in-process cost."""
-    with ProviderServer() as server, bare_server() as bare_url, new_session() as session:
+    with (
+        ProviderServer() as server,
+        bare_server() as bare_url,
+        new_session() as session,
+    ):
         workloads = token_workloads(session, server, bare_url)
         for workload in workloads.values():
             workload.prepare(50)
             time_calls(workload.call, 50)
         http = measure_rates(workloads, per_round, rounds)
     bare_rps = http["bare"]["rps"]
-    return {"http": http, "in_process": token_in_process(per_round * 4),
-            "ratio_refresh": http["ours, refresh grant"]["rps"] / bare_rps,
-            "ratio_code": http["ours, code exchange"]["rps"] / bare_rps}
+    return {
+        "http": http,
+        "in_process": token_in_process(per_round * 4),
+        "ratio_refresh": http["ours, refresh grant"]["rps"] / bare_rps,
+        "ratio_code": http["ours, code exchange"]["rps"] / bare_rps,
+    }
 
 
 def token_in_process(n: int) -> dict[str, Any]:
@@ -484,19 +600,29 @@ def token_in_process(n: int) -> dict[str, Any]:
     provider.control.arrange(times=None)
     client = TestClient(provider)
     back = client.get("/oauth2/authorise", query_string=AUTHORISE)
-    issued = client.post("/oauth2/token", data={
-        "grant_type": "authorization_code", "code": code_from(back.headers["Location"]),
-        "redirect_uri": REDIRECT_URI, **CREDENTIALS})
-    refresh = {"grant_type": "refresh_token", "refresh_token": issued.json["refresh_token"],
-               **CREDENTIALS}
+    issued = client.post(
+        "/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code_from(back.headers["Location"]),
+            "redirect_uri": REDIRECT_URI,
+            **CREDENTIALS,
+        },
+    )
+    refresh = {
+        "grant_type": "refresh_token",
+        "refresh_token": issued.json["refresh_token"],
+        **CREDENTIALS,
+    }
     bare = TestClient(bare_app)
     result: dict[str, Any] = {}
     for _ in range(2):  # the first pass warms up; the second is kept
         result["bare"] = summarise(time_calls(lambda: bare.post("/t", data=refresh), n))
         for enabled in (False, True):
             provider.journal.enabled = enabled
-            result[f"ours, journal {'on' if enabled else 'off'}"] = summarise(time_calls(
-                lambda: client.post("/oauth2/token", data=refresh), n))
+            result[f"ours, journal {'on' if enabled else 'off'}"] = summarise(
+                time_calls(lambda: client.post("/oauth2/token", data=refresh), n)
+            )
     return result
 
 
@@ -506,14 +632,31 @@ def print_token(result: dict[str, Any]) -> None:
     for name, figures in http.items():
         ratio = figures["rps"] / bare_rps
         target = verdict(">= 0.7", ratio >= 0.7) if "refresh" in name else ""
-        rows.append([name, f"{figures['rps']:.0f}", ms(figures["latency"]["median"]),
-                     ms(figures["latency"]["p90"]), f"{ratio:.2f}", target])
-    print_table("2. Token endpoint, one keep-alive client over HTTP (req/s: median of "
-                f"{len(http['bare']['rounds'])} rounds)",
-                ["workload", "req/s", "median", "p90", "vs bare", "target"], rows)
-    rows = [[name, us(f["median"]), us(f["p90"])] for name, f in result["in_process"].items()]
-    print_table("   The refresh grant in process (werkzeug test client, no socket)",
-                ["app", "median", "p90"], rows)
+        rows.append(
+            [
+                name,
+                f"{figures['rps']:.0f}",
+                ms(figures["latency"]["median"]),
+                ms(figures["latency"]["p90"]),
+                f"{ratio:.2f}",
+                target,
+            ]
+        )
+    print_table(
+        "2. Token endpoint, one keep-alive client over HTTP (req/s: median of "
+        f"{len(http['bare']['rounds'])} rounds)",
+        ["workload", "req/s", "median", "p90", "vs bare", "target"],
+        rows,
+    )
+    rows = [
+        [name, us(f["median"]), us(f["p90"])]
+        for name, f in result["in_process"].items()
+    ]
+    print_table(
+        "   The refresh grant in process (werkzeug test client, no socket)",
+        ["app", "median", "p90"],
+        rows,
+    )
 
 
 # 3. Cold start and peak memory of the serve command.
@@ -543,45 +686,68 @@ def cold_starts(command: list[str], env: dict[str, str], runs: int) -> dict[str,
 
 def bench_cold_start(runs: int, flows: int, warmup: int, fill: int) -> dict[str, Any]:
     """Seconds from spawn to the first 200; peak RSS after walking the flows."""
-    result: dict[str, Any] = {"pycache": os.environ.get("PYTHONDONTWRITEBYTECODE") is None}
+    result: dict[str, Any] = {
+        "pycache": os.environ.get("PYTHONDONTWRITEBYTECODE") is None
+    }
     with tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache_dir:
         envs = child_envs(cache_dir)
         for mode, env in envs.items():
             floor = [sys.executable, "-c", "pass"]
             subprocess.run(floor, env=env, check=True)
-            result[f"python -c pass, {mode}"] = summarise(time_calls(
-                lambda: subprocess.run(floor, env=env, check=True), runs))
-        for name, command, walk in (("ours", SERVE, walk_flow), ("bare", BARE, walk_bare)):
+            result[f"python -c pass, {mode}"] = summarise(
+                time_calls(lambda: subprocess.run(floor, env=env, check=True), runs)
+            )
+        for name, command, walk in (
+            ("ours", SERVE, walk_flow),
+            ("bare", BARE, walk_bare),
+        ):
             with served_process(command, envs["bytecode cached"]):
                 pass  # fills the cache
-            result[name] = {mode: cold_starts(command, env, runs) for mode, env in envs.items()}
-            result[name].update(_peak_memory(command, envs["as run here"], walk, flows,
-                                             warmup, fill))
+            result[name] = {
+                mode: cold_starts(command, env, runs) for mode, env in envs.items()
+            }
+            result[name].update(
+                _peak_memory(command, envs["as run here"], walk, flows, warmup, fill)
+            )
     return result
 
 
-def _peak_memory(command: list[str], env: dict[str, str], walk: Walk, flows: int,
-                 warmup: int, fill: int) -> dict[str, Any]:
+def _peak_memory(
+    command: list[str],
+    env: dict[str, str],
+    walk: Walk,
+    flows: int,
+    warmup: int,
+    fill: int,
+) -> dict[str, Any]:
     with served_process(command, env) as (pid, url, _):
         idle = proc_status(pid)
         timed = run_flows(walk, url, flows, warmup)
         after = proc_status(pid)
         run_flows(walk, url, fill)
         filled = proc_status(pid)
-    return {"rss_idle": idle["VmRSS"], "hwm_after_flows": after["VmHWM"],
-            "hwm_after_fill": filled["VmHWM"],
-            "request": summarise([t for f in timed for t in f])}
+    return {
+        "rss_idle": idle["VmRSS"],
+        "hwm_after_flows": after["VmHWM"],
+        "hwm_after_fill": filled["VmHWM"],
+        "request": summarise([t for f in timed for t in f]),
+    }
 
 
-def import_offenders(threshold: float = 0.008, depth: int = 4) -> list[tuple[str, float]]:
+def import_offenders(
+    threshold: float = 0.008, depth: int = 4
+) -> list[tuple[str, float]]:
     """Return the imports of the serve command taking over ``threshold`` seconds.
 
     Each module is indented under the one that imported it, parents first.
     """
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import mock_provider.cli"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     found = []
     for line in reversed(done.stderr.splitlines()):  # importtime lists parents last
@@ -600,51 +766,99 @@ def print_cold_start(result: dict[str, Any], flows: int, fill: int) -> None:
     rows = []
     for mode in ("as run here", "bytecode cached"):
         cold = ours[mode]["median"]
-        rows.append([f"spawn to first 200 on GET /, {mode}", ms(cold),
-                     ms(bare[mode]["median"]), verdict("< 200 ms", cold < 0.2)])
+        rows.append(
+            [
+                f"spawn to first 200 on GET /, {mode}",
+                ms(cold),
+                ms(bare[mode]["median"]),
+                verdict("< 200 ms", cold < 0.2),
+            ]
+        )
         rows.append(["  p90", ms(ours[mode]["p90"]), ms(bare[mode]["p90"]), ""])
-        rows.append([f"  floor: python -c pass, {mode}",
-                     ms(result[f"python -c pass, {mode}"]["median"]), "", ""])
+        rows.append(
+            [
+                f"  floor: python -c pass, {mode}",
+                ms(result[f"python -c pass, {mode}"]["median"]),
+                "",
+                "",
+            ]
+        )
     hwm = ours["hwm_after_flows"]
     rows += [
         ["RSS idle", mib(ours["rss_idle"]), mib(bare["rss_idle"]), ""],
-        [f"peak RSS (VmHWM) after {flows} flows", mib(hwm), mib(bare["hwm_after_flows"]),
-         verdict("< 40 MiB", hwm < 40 * MIB)],
-        ["request median, server in its own process", ms(ours["request"]["median"]),
-         ms(bare["request"]["median"]), ""],
+        [
+            f"peak RSS (VmHWM) after {flows} flows",
+            mib(hwm),
+            mib(bare["hwm_after_flows"]),
+            verdict("< 40 MiB", hwm < 40 * MIB),
+        ],
+        [
+            "request median, server in its own process",
+            ms(ours["request"]["median"]),
+            ms(bare["request"]["median"]),
+            "",
+        ],
     ]
     if fill:
         hwm = ours["hwm_after_fill"]
-        rows.append([f"peak RSS after {fill} more flows (journal full)", mib(hwm),
-                     mib(bare["hwm_after_fill"]), verdict("< 40 MiB", hwm < 40 * MIB)])
-    print_table(f"3. `python -m mock_provider serve --port 0`, "
-                f"{ours['as run here']['n']} cold starts per row",
-                ["figure", "ours", "bare", "target"], rows)
+        rows.append(
+            [
+                f"peak RSS after {fill} more flows (journal full)",
+                mib(hwm),
+                mib(bare["hwm_after_fill"]),
+                verdict("< 40 MiB", hwm < 40 * MIB),
+            ]
+        )
+    print_table(
+        f"3. `python -m mock_provider serve --port 0`, "
+        f"{ours['as run here']['n']} cold starts per row",
+        ["figure", "ours", "bare", "target"],
+        rows,
+    )
     if "imports" in result:
-        print_table("   Slowest imports of mock_provider.cli (python -X importtime, "
-                    "as run here; 8 ms or more)",
-                    ["module (indented under its importer)", "cumulative"],
-                    [[m, ms(s)] for m, s in result["imports"]])
+        print_table(
+            "   Slowest imports of mock_provider.cli (python -X importtime, "
+            "as run here; 8 ms or more)",
+            ["module (indented under its importer)", "cumulative"],
+            [[m, ms(s)] for m, s in result["imports"]],
+        )
 
 
 # 4. Memory over a long run, in a process of its own.
 
 
-def wsgi_call(app: Any, method: str, path: str, query: dict[str, str] | None = None,
-              form: dict[str, str] | None = None) -> tuple[str, dict[str, str], bytes]:
+def wsgi_call(
+    app: Any,
+    method: str,
+    path: str,
+    query: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> tuple[str, dict[str, str], bytes]:
     """Call a WSGI app directly; return status, headers and body."""
     body = urlencode(form or {}).encode()
     environ = {
-        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": urlencode(query or {}),
-        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1",
-        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": urlencode(query or {}),
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
         "CONTENT_TYPE": "application/x-www-form-urlencoded" if form else "",
-        "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http", "wsgi.version": (1, 0),
-        "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
     }
     answer: list[Any] = []
-    chunks = app(environ, lambda status, headers, exc_info=None: answer.extend((status, headers)))
+    chunks = app(
+        environ, lambda status, headers, exc_info=None: answer.extend((status, headers))
+    )
     try:
         return answer[0], dict(answer[1]), b"".join(chunks)
     finally:
@@ -654,11 +868,21 @@ def wsgi_call(app: Any, method: str, path: str, query: dict[str, str] | None = N
 def arranged_flow(provider: Provider) -> None:
     """Authorise (arranged), redeem the code and verify the token, in process."""
     _, headers, _ = wsgi_call(provider, "GET", "/oauth2/authorise", AUTHORISE)
-    status, _, body = wsgi_call(provider, "POST", "/oauth2/token", form={
-        "grant_type": "authorization_code", "code": code_from(headers["Location"]),
-        "redirect_uri": REDIRECT_URI, **CREDENTIALS})
+    status, _, body = wsgi_call(
+        provider,
+        "POST",
+        "/oauth2/token",
+        form={
+            "grant_type": "authorization_code",
+            "code": code_from(headers["Location"]),
+            "redirect_uri": REDIRECT_URI,
+            **CREDENTIALS,
+        },
+    )
     access = json.loads(body)["access_token"]
-    status, _, body = wsgi_call(provider, "GET", "/oauth2/verify", {"access_token": access})
+    status, _, body = wsgi_call(
+        provider, "GET", "/oauth2/verify", {"access_token": access}
+    )
     if not status.startswith("200"):
         raise RuntimeError(f"verify: {status} {body[:200]!r}")
 
@@ -680,10 +904,15 @@ def bench_memory(flows: int) -> dict[str, Any]:
             provider.clock.advance(200)
         if done in marks:
             gc.collect()
-            checkpoints.append({
-                "flows": done, "rss": proc_status()["VmRSS"], "store": provider.store.sizes(),
-                "journal": len(provider.journal), "seconds": time.perf_counter() - started,
-            })
+            checkpoints.append(
+                {
+                    "flows": done,
+                    "rss": proc_status()["VmRSS"],
+                    "store": provider.store.sizes(),
+                    "journal": len(provider.journal),
+                    "seconds": time.perf_counter() - started,
+                }
+            )
     return {"flows": flows, "checkpoints": checkpoints}
 
 
@@ -691,7 +920,9 @@ def bench_memory_in_child(flows: int) -> dict[str, Any]:
     """Run :func:`bench_memory` in a fresh interpreter, so RSS is its own."""
     done = subprocess.run(
         [sys.executable, __file__, "--memory-child", str(flows)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -700,17 +931,31 @@ def bench_memory_in_child(flows: int) -> dict[str, Any]:
 def print_memory(result: dict[str, Any]) -> None:
     points, rows = result["checkpoints"], []
     for point in points:
-        sizes = " ".join(f"{k}={v}" for k, v in point["store"].items() if k != "transactions")
-        rows.append([f"{point['flows']:,}", mib(point["rss"]), sizes, point["journal"],
-                     f"{point['seconds']:.0f} s"])
+        sizes = " ".join(
+            f"{k}={v}" for k, v in point["store"].items() if k != "transactions"
+        )
+        rows.append(
+            [
+                f"{point['flows']:,}",
+                mib(point["rss"]),
+                sizes,
+                point["journal"],
+                f"{point['seconds']:.0f} s",
+            ]
+        )
     half = next(p for p in points if p["flows"] >= result["flows"] // 2)
     growth = points[-1]["rss"] - half["rss"]
     flat = growth <= max(2 * MIB, 0.02 * half["rss"])
-    print_table(f"4. Memory over {result['flows']:,} arranged flows in process (authorise, "
-                "token, verify; clock +200 s per 1,000 flows)",
-                ["flows", "VmRSS", "store.sizes()", "journal", "elapsed"], rows)
-    print(f"   RSS change over the second half: {growth / MIB:+.1f} MiB; "
-          + verdict("flat, within max(2 MiB, 2%):", flat))
+    print_table(
+        f"4. Memory over {result['flows']:,} arranged flows in process (authorise, "
+        "token, verify; clock +200 s per 1,000 flows)",
+        ["flows", "VmRSS", "store.sizes()", "journal", "elapsed"],
+        rows,
+    )
+    print(
+        f"   RSS change over the second half: {growth / MIB:+.1f} MiB; "
+        + verdict("flat, within max(2 MiB, 2%):", flat)
+    )
 
 
 # 5. The control plane.
@@ -736,29 +981,62 @@ def bench_control(resets: int, per_round: int, rounds: int) -> dict[str, Any]:
             return lambda n: setattr(journal, "enabled", on)
 
         http = measure_rates(
-            {"journal on": Workload(lambda: post_ok(session, url, form), switch(True)),
-             "journal off": Workload(lambda: post_ok(session, url, form), switch(False))},
-            per_round, rounds)
-    return {"reset_idle": summarise(idle), "reset_after_flow": summarise(used), "http": http,
-            "journal_ratio": http["journal on"]["rps"] / http["journal off"]["rps"]}
+            {
+                "journal on": Workload(
+                    lambda: post_ok(session, url, form), switch(True)
+                ),
+                "journal off": Workload(
+                    lambda: post_ok(session, url, form), switch(False)
+                ),
+            },
+            per_round,
+            rounds,
+        )
+    return {
+        "reset_idle": summarise(idle),
+        "reset_after_flow": summarise(used),
+        "http": http,
+        "journal_ratio": http["journal on"]["rps"] / http["journal off"]["rps"],
+    }
 
 
 def print_control(result: dict[str, Any], in_process: dict[str, Any] | None) -> None:
     rows = []
-    for key, label in (("reset_idle", "reset(), nothing to forget"),
-                       ("reset_after_flow", "reset() after one arranged flow")):
+    for key, label in (
+        ("reset_idle", "reset(), nothing to forget"),
+        ("reset_after_flow", "reset() after one arranged flow"),
+    ):
         figures = result[key]
-        rows.append([f"{label} ({figures['n']} calls)", us(figures["median"]),
-                     us(figures["p90"]), verdict("<< 1 ms", figures["median"] < 0.001)])
+        rows.append(
+            [
+                f"{label} ({figures['n']} calls)",
+                us(figures["median"]),
+                us(figures["p90"]),
+                verdict("<< 1 ms", figures["median"] < 0.001),
+            ]
+        )
     for name, figures in result["http"].items():
-        rows.append([f"refresh grant over HTTP, {name}", f"{figures['rps']:.0f} req/s",
-                     ms(figures["latency"]["p90"]), ""])
-    rows.append(["throughput, journal on / off", f"{result['journal_ratio']:.2f}", "", ""])
+        rows.append(
+            [
+                f"refresh grant over HTTP, {name}",
+                f"{figures['rps']:.0f} req/s",
+                ms(figures["latency"]["p90"]),
+                "",
+            ]
+        )
+    rows.append(
+        ["throughput, journal on / off", f"{result['journal_ratio']:.2f}", "", ""]
+    )
     if in_process:
         on, off = in_process["ours, journal on"], in_process["ours, journal off"]
-        rows.append(["in process, journal on / off (time)",
-                     f"{on['median'] / off['median']:.2f}",
-                     f"+{us(on['median'] - off['median'])}", ""])
+        rows.append(
+            [
+                "in process, journal on / off (time)",
+                f"{on['median'] / off['median']:.2f}",
+                f"+{us(on['median'] - off['median'])}",
+                "",
+            ]
+        )
     print_table("5. Control plane", ["figure", "median", "p90", "target"], rows)
 
 
@@ -770,17 +1048,30 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--flows", type=int, default=200, help="timed flows in parts 1 and 3 (200)")
     add("--warmup", type=int, default=20, help="untimed flows before them (20)")
-    add("--token-requests", type=int, default=500,
-        help="token requests per round in parts 2 and 5 (500)")
+    add(
+        "--token-requests",
+        type=int,
+        default=500,
+        help="token requests per round in parts 2 and 5 (500)",
+    )
     add("--rounds", type=int, default=6, help="alternating rounds in parts 2 and 5 (6)")
     add("--cold-starts", type=int, default=10, help="cold starts of each server (10)")
-    add("--fill-journal", type=int, default=1700,
-        help="flows walked after part 3's, to fill the journal; 0 to skip (1700)")
+    add(
+        "--fill-journal",
+        type=int,
+        default=1700,
+        help="flows walked after part 3's, to fill the journal; 0 to skip (1700)",
+    )
     add("--flows-memory", type=int, default=100_000, help="flows in part 4 (100000)")
     add("--resets", type=int, default=1000, help="reset() calls timed (1000)")
-    add("--importtime", action="store_true",
-        help="list the slowest imports even when cold start meets its target")
-    add("--only", choices=PARTS, action="append", help="run only this part (repeatable)")
+    add(
+        "--importtime",
+        action="store_true",
+        help="list the slowest imports even when cold start meets its target",
+    )
+    add(
+        "--only", choices=PARTS, action="append", help="run only this part (repeatable)"
+    )
     add("--json", metavar="FILE", help="also write every figure to FILE as JSON")
     add("--memory-child", type=int, help=argparse.SUPPRESS)
     return parser
@@ -792,12 +1083,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(bench_memory(args.memory_child)))
         return 0
     only = set(args.only or PARTS)
-    results: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
-                               "load_before": os.getloadavg()}
-    print(f"python {results['python']}, {results['cpus']} CPUs, load average "
-          f"{results['load_before'][0]:.2f} before the run. bare = a werkzeug app answering "
-          "every request with a constant token JSON, on the same threaded werkzeug server "
-          "with request logging off.")
+    results: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg(),
+    }
+    print(
+        f"python {results['python']}, {results['cpus']} CPUs, load average "
+        f"{results['load_before'][0]:.2f} before the run. bare = a werkzeug app answering "
+        "every request with a constant token JSON, on the same threaded werkzeug server "
+        "with request logging off."
+    )
     if "flow" in only:
         results["flow"] = bench_flow(args.flows, args.warmup)
         print_flow(results["flow"])
@@ -806,7 +1102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_token(results["token"])
     if "cold" in only:
         results["cold"] = cold = bench_cold_start(
-            args.cold_starts, args.flows, args.warmup, args.fill_journal)
+            args.cold_starts, args.flows, args.warmup, args.fill_journal
+        )
         if args.importtime or cold["ours"]["bytecode cached"]["median"] >= 0.2:
             cold["imports"] = import_offenders()
         print_cold_start(cold, args.flows, args.fill_journal)
@@ -814,7 +1111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["memory"] = bench_memory_in_child(args.flows_memory)
         print_memory(results["memory"])
     if "control" in only:
-        results["control"] = bench_control(args.resets, args.token_requests, args.rounds)
+        results["control"] = bench_control(
+            args.resets, args.token_requests, args.rounds
+        )
         print_control(results["control"], results.get("token", {}).get("in_process"))
     results["load_after"] = os.getloadavg()
     print(f"\nload average {results['load_after'][0]:.2f} after the run")

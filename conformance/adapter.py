@@ -82,14 +82,24 @@ class AdapterClient:
     def start(self) -> AdapterClient:
         """Bind the profile's port, configure the adapter and serve."""
         self._server = make_server(
-            "127.0.0.1", int(self.values["port"]), self, threaded=True, request_handler=_Quiet
+            "127.0.0.1",
+            int(self.values["port"]),
+            self,
+            threaded=True,
+            request_handler=_Quiet,
         )
         self.base_url = f"http://127.0.0.1:{self._server.server_port}"
         self.redirect_uri = self.values["redirect_uri"]
         settings = {
             k: self.values[k]
-            for k in ("identity_url", "api_url", "client_id", "client_secret",
-                      "redirect_uri", "http_timeout")
+            for k in (
+                "identity_url",
+                "api_url",
+                "client_id",
+                "client_secret",
+                "redirect_uri",
+                "http_timeout",
+            )
         }
         self.adapter.configure(settings)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

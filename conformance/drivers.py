@@ -142,7 +142,10 @@ class ProcessClient:
         assert profile.command is not None
         self.profile = profile
         self.argv = [profile.fill(part, values) for part in profile.command]
-        self.env = {**os.environ, **{k: profile.fill(v, values) for k, v in profile.env.items()}}
+        self.env = {
+            **os.environ,
+            **{k: profile.fill(v, values) for k, v in profile.env.items()},
+        }
         self.base_url = base_url
         self.redirect_uri = values["redirect_uri"]
         self.process: subprocess.Popen[bytes] | None = None

@@ -62,9 +62,10 @@ class Results:
 def overall(verdicts: Sequence[Verdict]) -> Outcome:
     """A requirement's verdict over the run: any failure fails it."""
     outcomes = {v.outcome for v in verdicts}
-    for outcome in ("fail", "pass", "info"):
+    order: tuple[Outcome, ...] = ("fail", "pass", "info")
+    for outcome in order:
         if outcome in outcomes:
-            return outcome  # type: ignore[return-value]
+            return outcome
     return "skip"
 
 
@@ -186,7 +187,14 @@ def _evidence_line(item: dict[str, Any]) -> str:
     if "browser" in item:
         return f"browser {item['browser']}"
     parts = [f"#{item['seq']} {item['request']} -> {item['status']}"]
-    for key in ("query", "form", "client_auth", "authorization", "arranged", "location"):
+    for key in (
+        "query",
+        "form",
+        "client_auth",
+        "authorization",
+        "arranged",
+        "location",
+    ):
         if key in item:
             parts.append(f"{key}={item[key]}")
     return " ".join(str(p) for p in parts)

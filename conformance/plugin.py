@@ -21,7 +21,13 @@ from .judge import Judge, Results
 from .profile import ClientProfile, ProfileError, load_profile
 from .report import summary_lines, write_reports
 from .scenario import Scenario, Target
-from .targets import SANDBOX_API, SANDBOX_IDENTITY, InteractivePerson, fake_target, remote_target
+from .targets import (
+    SANDBOX_API,
+    SANDBOX_IDENTITY,
+    InteractivePerson,
+    fake_target,
+    remote_target,
+)
 
 RESULTS = pytest.StashKey[Results]()
 PROFILE = pytest.StashKey[ClientProfile]()
@@ -45,23 +51,59 @@ class Run:
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the suite's options."""
     group = parser.getgroup("conformance", "Companies House OAuth conformance suite")
-    group.addoption("--client", dest="ch_client", metavar="PROFILE",
-                    help="the client profile (TOML) of the client under test")
-    group.addoption("--target", dest="ch_target", default="fake", metavar="TARGET",
-                    help="fake (default), sandbox, or the URL of a provider")
-    group.addoption("--identity-url", dest="ch_identity_url", metavar="URL",
-                    help="with --target sandbox: another identity host")
-    group.addoption("--api-url", dest="ch_api_url", metavar="URL",
-                    help="with --target sandbox or URL: another API host")
-    group.addoption("--person", dest="ch_person", choices=("auto", "interactive"),
-                    help="who signs in on a remote target: the suite filling the "
-                    "pages (auto) or you in a browser (interactive, the sandbox default)")
-    group.addoption("--sign-in-timeout", dest="ch_sign_in_timeout", type=float,
-                    default=300.0, help="seconds to wait for an interactive sign-in")
-    group.addoption("--grace", dest="ch_grace", type=float, default=0.2,
-                    help="seconds a client may take to act after answering (0.2)")
-    group.addoption("--report", dest="ch_report", default="conformance-report",
-                    metavar="DIR", help="where to write results.json and report.md")
+    group.addoption(
+        "--client",
+        dest="ch_client",
+        metavar="PROFILE",
+        help="the client profile (TOML) of the client under test",
+    )
+    group.addoption(
+        "--target",
+        dest="ch_target",
+        default="fake",
+        metavar="TARGET",
+        help="fake (default), sandbox, or the URL of a provider",
+    )
+    group.addoption(
+        "--identity-url",
+        dest="ch_identity_url",
+        metavar="URL",
+        help="with --target sandbox: another identity host",
+    )
+    group.addoption(
+        "--api-url",
+        dest="ch_api_url",
+        metavar="URL",
+        help="with --target sandbox or URL: another API host",
+    )
+    group.addoption(
+        "--person",
+        dest="ch_person",
+        choices=("auto", "interactive"),
+        help="who signs in on a remote target: the suite filling the "
+        "pages (auto) or you in a browser (interactive, the sandbox default)",
+    )
+    group.addoption(
+        "--sign-in-timeout",
+        dest="ch_sign_in_timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for an interactive sign-in",
+    )
+    group.addoption(
+        "--grace",
+        dest="ch_grace",
+        type=float,
+        default=0.1,
+        help="seconds a client may take to act after answering (0.1)",
+    )
+    group.addoption(
+        "--report",
+        dest="ch_report",
+        default="conformance-report",
+        metavar="DIR",
+        help="where to write results.json and report.md",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -106,8 +148,13 @@ def conformance_run(pytestconfig: pytest.Config) -> Iterator[Run]:
         except (ClientStartError, ProfileError) as exc:
             pytest.exit(f"conformance: {exc}", returncode=3)
         try:
-            yield Run(profile, client, target, pytestconfig.stash[RESULTS],
-                      pytestconfig.getoption("ch_grace"))
+            yield Run(
+                profile,
+                client,
+                target,
+                pytestconfig.stash[RESULTS],
+                pytestconfig.getoption("ch_grace"),
+            )
         finally:
             client.stop()
     finally:
@@ -145,7 +192,9 @@ def _target(
 
 
 @pytest.fixture
-def scenario(request: pytest.FixtureRequest, conformance_run: Run) -> Iterator[Scenario]:
+def scenario(
+    request: pytest.FixtureRequest, conformance_run: Run
+) -> Iterator[Scenario]:
     """One scenario: a reset fake, a fresh browser, a judge for the named ids."""
     marker = request.node.get_closest_marker("requirements")
     if marker is None:
@@ -207,5 +256,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("Companies House OAuth conformance")
     profile = config.stash.get(PROFILE, None)
     expected = profile.expected_failures if profile else {}
-    for line in summary_lines(results, config.stash.get(REPORTS, []), expected):
+    reports: list[Path] = config.stash.get(REPORTS, [])
+    for line in summary_lines(results, reports, expected):
         terminalreporter.write_line(line)

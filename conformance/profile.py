@@ -117,7 +117,9 @@ class _Reader:
         try:
             names = {n for _, n, _, _ in string.Formatter().parse(value) if n}
         except ValueError as exc:
-            raise self.fail(key, f"a string with well-formed {{placeholders}} ({exc})")
+            raise self.fail(
+                key, f"a string with well-formed {{placeholders}} ({exc})"
+            ) from None
         unknown = names - PLACEHOLDERS
         if unknown:
             raise self.fail(
@@ -130,16 +132,21 @@ class _Reader:
         extra = set(values) - keys
         if extra:
             raise self.fail(
-                f"{section}.{sorted(extra)[0]}", f"one of the keys {', '.join(sorted(keys))}"
+                f"{section}.{sorted(extra)[0]}",
+                f"one of the keys {', '.join(sorted(keys))}",
             )
 
     def path_text(self, section: str, values: dict[str, Any], key: str) -> str | None:
         value = self.text(section, values, key)
         if value is not None and not value.startswith("/"):
-            raise self.fail(f"{section}.{key}", f"a path starting with '/', got {value!r}")
+            raise self.fail(
+                f"{section}.{key}", f"a path starting with '/', got {value!r}"
+            )
         return value
 
-    def number(self, section: str, values: dict[str, Any], key: str, default: float) -> float:
+    def number(
+        self, section: str, values: dict[str, Any], key: str, default: float
+    ) -> float:
         value = values.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise self.fail(f"{section}.{key}", "a positive number of seconds")
@@ -149,26 +156,40 @@ class _Reader:
         unknown = set(self.doc) - _SECTIONS
         if unknown:
             raise self.fail(
-                f"[{sorted(unknown)[0]}]", f"one of the tables {', '.join(sorted(_SECTIONS))}"
+                f"[{sorted(unknown)[0]}]",
+                f"one of the tables {', '.join(sorted(_SECTIONS))}",
             )
         client = self.table("client", required=True)
         known = {
-            "name", "command", "cwd", "env", "base_url", "adapter", "ready_path",
-            "login_path", "redirect_uri", "http_timeout", "start_timeout",
-            "client_id", "client_secret", "port",
+            "name",
+            "command",
+            "cwd",
+            "env",
+            "base_url",
+            "adapter",
+            "ready_path",
+            "login_path",
+            "redirect_uri",
+            "http_timeout",
+            "start_timeout",
+            "client_id",
+            "client_secret",
+            "port",
         }
         extra = set(client) - known
         if extra:
             raise self.fail(
-                f"client.{sorted(extra)[0]}", f"one of the keys {', '.join(sorted(known))}"
+                f"client.{sorted(extra)[0]}",
+                f"one of the keys {', '.join(sorted(known))}",
             )
         command = self.command(client)
         adapter = self.text("client", client, "adapter")
         base_url = self.text("client", client, "base_url")
         if command is None and adapter is None and base_url is None:
             raise self.fail(
-                "client", "a command to start the client, the base_url of a running "
-                "one, or a Python adapter ('module:Class')"
+                "client",
+                "a command to start the client, the base_url of a running "
+                "one, or a Python adapter ('module:Class')",
             )
         if base_url is None and adapter is None:
             raise self.fail("client.base_url", "the URL the started client listens on")
@@ -220,7 +241,11 @@ class _Reader:
         value = client.get("port")
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 < value < 65536
+        ):
             raise self.fail("client.port", "a port number from 1 to 65535")
         return value
 
@@ -230,8 +255,10 @@ class _Reader:
             return None
         if isinstance(value, str):
             value = value.split()
-        if not isinstance(value, list) or not value or not all(
-            isinstance(v, str) and v for v in value
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, str) and v for v in value)
         ):
             raise self.fail("client.command", "a non-empty list of strings")
         for part in value:

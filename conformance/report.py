@@ -94,7 +94,10 @@ def _section(item: dict[str, Any]) -> list[str]:
     if item["known"]:
         lines += ["", f"**Known for this client:** {item['known']}"]
     for check in item["checks"]:
-        lines += ["", f"- {MARK[check['outcome']]} in `{check['test']}`: {check['detail']}"]
+        lines += [
+            "",
+            f"- {MARK[check['outcome']]} in `{check['test']}`: {check['detail']}",
+        ]
         for evidence in check["evidence"][:12]:
             lines.append(f"  - `{_one_line(evidence)}`")
     return lines
@@ -104,7 +107,14 @@ def _one_line(evidence: dict[str, Any]) -> str:
     if "browser" in evidence:
         return f"browser: {evidence['browser']}"
     text = f"#{evidence['seq']} {evidence['request']} -> {evidence['status']}"
-    for key in ("query", "form", "client_auth", "authorization", "arranged", "location"):
+    for key in (
+        "query",
+        "form",
+        "client_auth",
+        "authorization",
+        "arranged",
+        "location",
+    ):
         if key in evidence:
             text += f" {key}={json.dumps(evidence[key], ensure_ascii=False)}"
     return text.replace("`", "'")
@@ -121,7 +131,9 @@ def summary_lines(
         verdict = overall(verdicts)
         level = CATALOGUE[rid].level
         tally[f"{level} {verdict}"] = tally.get(f"{level} {verdict}", 0) + 1
-        known = " [known for this client]" if verdict == "fail" and rid in expected else ""
+        known = (
+            " [known for this client]" if verdict == "fail" and rid in expected else ""
+        )
         lines.append(
             f"{MARK[verdict]:<12} {level:<6} {rid}{known}{_first_failure(verdicts)}"
         )

@@ -56,7 +56,9 @@ class Scenario:
         self.target = target
         self.judge = judge
         self.grace = grace
-        self.browser = Browser(client.base_url, target.identity_url, client.redirect_uri)
+        self.browser = Browser(
+            client.base_url, target.identity_url, client.redirect_uri
+        )
         self.fake = target.identity
 
     # Preconditions.
@@ -72,7 +74,10 @@ class Scenario:
     def require_api_path(self) -> str:
         """Return the profile's API path, or skip with the reason."""
         if self.profile.api_path is None:
-            reason = f"{self.profile.path} has no [api] path to make the client use its token"
+            reason = (
+                f"{self.profile.path} has no [api] path to make the client use "
+                "its token"
+            )
             for name in self.judge.names:
                 self.judge.skip(name, reason)
             pytest.skip(reason)

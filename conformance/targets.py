@@ -61,7 +61,9 @@ def remote_target(
 ) -> Target:
     """A provider the suite cannot control: the sandbox, or any URL."""
     client_id = profile.client_id or os.environ.get("CH_CONFORMANCE_CLIENT_ID")
-    client_secret = profile.client_secret or os.environ.get("CH_CONFORMANCE_CLIENT_SECRET")
+    client_secret = profile.client_secret or os.environ.get(
+        "CH_CONFORMANCE_CLIENT_SECRET"
+    )
     if not client_id or not client_secret:
         raise ProfileError(
             f"{profile.path}: client.client_id and client.client_secret: expected the "

@@ -100,10 +100,16 @@ class Browser:
         started = time.perf_counter()
         try:
             response = self.session.request(
-                method, url, allow_redirects=False, timeout=self.timeout, **kwargs  # type: ignore[arg-type]
+                method,
+                url,
+                allow_redirects=False,
+                timeout=self.timeout,
+                **kwargs,  # type: ignore[arg-type]
             )
         except requests.RequestException as exc:
-            step = Step(method, url, 0, None, f"no answer: {exc}", time.perf_counter() - started)
+            step = Step(
+                method, url, 0, None, f"no answer: {exc}", time.perf_counter() - started
+            )
         else:
             location = response.headers.get("Location")
             step = Step(
@@ -171,7 +177,9 @@ class Browser:
         flow.client_answer = answer[0]
         return flow
 
-    def _through_provider(self, flow: Flow, url: str, person: Person | None) -> str | None:
+    def _through_provider(
+        self, flow: Flow, url: str, person: Person | None
+    ) -> str | None:
         step = self.request("GET", url)
         flow.steps.append(step)
         for _ in range(MAX_HOPS):
@@ -234,7 +242,9 @@ class _FormParser(HTMLParser):
             if not name:
                 return
             if tag == "button" or attributes.get("type") == "submit":
-                self.form.buttons.setdefault(name, []).append(attributes.get("value", ""))
+                self.form.buttons.setdefault(name, []).append(
+                    attributes.get("value", "")
+                )
             else:
                 self.form.inputs[name] = attributes.get("value", "")
 

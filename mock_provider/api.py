@@ -32,7 +32,9 @@ def create_transaction(provider: Provider, request: Request) -> Response:
     fields = _body(request)
     number = fields.get("company_number")
     if not isinstance(number, str) or not COMPANY_NUMBER.match(number):
-        raise ApiError(400, "company_number must be 8 letters or digits", "ch:validation")
+        raise ApiError(
+            400, "company_number must be 8 letters or digits", "ch:validation"
+        )
     _check_company(token, grant, number)
 
     company = provider.registry.companies.get(number)
@@ -52,7 +54,9 @@ def create_transaction(provider: Provider, request: Request) -> Response:
     return json_response(transaction, 201)
 
 
-def get_transaction(provider: Provider, request: Request, transaction_id: str) -> Response:
+def get_transaction(
+    provider: Provider, request: Request, transaction_id: str
+) -> Response:
     """Return a transaction the token's scopes cover."""
     token, grant = _authorise(provider, request)
     transaction = provider.store.transaction(transaction_id)
@@ -67,7 +71,11 @@ def _authorise(provider: Provider, request: Request) -> tuple[AccessToken, Grant
     if not header:
         raise ApiError(401, "Empty Authorization header")
     scheme, _, value = header.partition(" ")
-    found = provider.store.access_token(value.strip()) if scheme.lower() == "bearer" else None
+    found = (
+        provider.store.access_token(value.strip())
+        if scheme.lower() == "bearer"
+        else None
+    )
     if found is None:
         raise ApiError(401, "Invalid Authorization")
     request.notes["client_id"] = found[0].client_id

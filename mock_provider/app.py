@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
@@ -66,7 +66,11 @@ def build_rules(config: ProviderConfig) -> list[Rule]:
         Rule("/oauth2/verify", endpoint="verify", methods=["GET", "POST"]),
         Rule("/user/profile", endpoint="profile", methods=["GET"]),
         Rule("/transactions", endpoint="create_transaction", methods=["POST"]),
-        Rule("/transactions/<transaction_id>", endpoint="get_transaction", methods=["GET"]),
+        Rule(
+            "/transactions/<transaction_id>",
+            endpoint="get_transaction",
+            methods=["GET"],
+        ),
     ]
     if config.serve_aliases:
         # The Developer Hub's prose names these; the specs do not (ch-oauth-facts).
@@ -102,7 +106,9 @@ class Provider:
             from .control import Control
 
             self.control = Control(self)
-            self.url_map.add(Rule(f"{Control.PREFIX}/<path:operation>", endpoint="control"))
+            self.url_map.add(
+                Rule(f"{Control.PREFIX}/<path:operation>", endpoint="control")
+            )
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -134,7 +140,9 @@ class Provider:
         )
         return response
 
-    def _dispatch(self, endpoint: str, request: Request, args: dict[str, Any]) -> Response:
+    def _dispatch(
+        self, endpoint: str, request: Request, args: Mapping[str, Any]
+    ) -> Response:
         if endpoint == "index":
             return self._index()
         if endpoint == "control":
@@ -142,7 +150,9 @@ class Provider:
             return self.control.handle_http(request, args["operation"])
         handler = HANDLERS[endpoint]
         if self.control is not None:
-            return self.control.intercept(endpoint, request, lambda: handler(self, request, **args))
+            return self.control.intercept(
+                endpoint, request, lambda: handler(self, request, **args)
+            )
         return handler(self, request, **args)
 
     def _error_response(self, exc: Exception, request: Request) -> Response:
@@ -157,9 +167,13 @@ class Provider:
             request.notes["error"] = exc.message
             return json_response(exc.body(), exc.status)
         if isinstance(exc, RoutingMethodNotAllowed):
-            return self._oauth_error(MethodNotAllowed(sorted(exc.valid_methods or [])), request)
+            return self._oauth_error(
+                MethodNotAllowed(sorted(exc.valid_methods or [])), request
+            )
         if isinstance(exc, HTTPException) and exc.code == 404:
-            return self._oauth_error(NotFound(f"no such path: {request.path[:80]}"), request)
+            return self._oauth_error(
+                NotFound(f"no such path: {request.path[:80]}"), request
+            )
         if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
             error = InvalidRequest(exc.description or exc.name)
             response = self._oauth_error(error, request)
@@ -176,8 +190,11 @@ class Provider:
         request.notes["error"] = exc.error
         log.info("rejected %s %s: %s", request.method, request.path, exc.error)
         if exc.redirect_uri is not None:
-            params = {"error": exc.error, "error_description": exc.description}
-            params["state"] = exc.state
+            params: dict[str, str | None] = {
+                "error": exc.error,
+                "error_description": exc.description,
+                "state": exc.state,
+            }
             response = redirect(append_query(exc.redirect_uri, params), code=302)
             response.headers["Cache-Control"] = "no-store"
             return response
@@ -193,7 +210,11 @@ class Provider:
             title="Test identity service",
             realm=self.config.realm,
             endpoints=endpoints,
-            clients=[c for c in self.registry.clients.values() if c.realm == self.config.realm],
+            clients=[
+                c
+                for c in self.registry.clients.values()
+                if c.realm == self.config.realm
+            ],
         )
 
     def take_errors(self) -> list[BaseException]:
@@ -202,7 +223,9 @@ class Provider:
         return errors
 
 
-def create_app(config: ProviderConfig | None = None, *, clock: Clock | None = None) -> Provider:
+def create_app(
+    config: ProviderConfig | None = None, *, clock: Clock | None = None
+) -> Provider:
     """Return the fake identity service as a WSGI application to mount anywhere.
 
     State (codes, tokens, sessions) lives in the process: run it with one worker

@@ -64,7 +64,9 @@ def authorise(provider: Provider, request: Request) -> Response:
         redirect_uri=redirect_uri,
         state=state,
         scopes=tuple(s.value for s in scopes),
-        companies=tuple(dict.fromkeys(s.company_number for s in scopes if s.company_number)),
+        companies=tuple(
+            dict.fromkeys(s.company_number for s in scopes if s.company_number)
+        ),
         browser_id=browser_id,
     )
     arranged = provider.control.take_arrangement() if provider.control else None
@@ -121,7 +123,9 @@ def _resume(provider: Provider, request: Request, journey: Journey) -> Response:
     return _signin_page(provider, journey, email=request.args.get("hint", ""))
 
 
-def next_page(provider: Provider, journey: Journey, error: str | None = None) -> Response:
+def next_page(
+    provider: Provider, journey: Journey, error: str | None = None
+) -> Response:
     """Render the page the journey is at: a company's auth code, or consent."""
     client = provider.registry.clients[journey.client_id]
     number = journey.pending_company
@@ -178,7 +182,9 @@ def signin(provider: Provider, request: Request) -> Response:
     """Check the sign-in form; on success go on to the next page."""
     journey = _journey_from_form(provider, request)
     email = request.form.get("email", "")
-    user = provider.registry.user_by_credentials(email, request.form.get("password", ""))
+    user = provider.registry.user_by_credentials(
+        email, request.form.get("password", "")
+    )
     if user is None:
         request.notes["signin"] = "failed"
         return _signin_page(
@@ -199,7 +205,9 @@ def company_code(provider: Provider, request: Request) -> Response:
     journey = _journey_from_form(provider, request)
     number = journey.pending_company
     if journey.user_id is None or number is None:
-        raise FatalAuthoriseError("Page out of order", "Start again from the application.")
+        raise FatalAuthoriseError(
+            "Page out of order", "Start again from the application."
+        )
     if request.form.get("action") == "cancel":
         raise _denied(provider, journey, "the person cancelled the auth code step")
 
@@ -227,7 +235,9 @@ def consent(provider: Provider, request: Request) -> Response:
     """Approve (redirect with a code) or decline (redirect with access_denied)."""
     journey = _journey_from_form(provider, request)
     if journey.user_id is None or journey.pending_company is not None:
-        raise FatalAuthoriseError("Page out of order", "Start again from the application.")
+        raise FatalAuthoriseError(
+            "Page out of order", "Start again from the application."
+        )
     decision = request.form.get("decision")
     if decision == "approve":
         return approve(provider, journey)
@@ -248,7 +258,9 @@ def approve(provider: Provider, journey: Journey) -> Response:
     code = provider.store.add_code(grant, provider.config.code_lifetime)
     provider.store.end_journey(journey.journey_id)
     log.info("code issued", extra={"client_id": journey.client_id})
-    location = append_query(journey.redirect_uri, {"code": code.value, "state": journey.state})
+    location = append_query(
+        journey.redirect_uri, {"code": code.value, "state": journey.state}
+    )
     return redirect(location, code=302)
 
 
@@ -261,7 +273,8 @@ def _journey_from_form(provider: Provider, request: Request) -> Journey:
     journey = provider.store.journey(request.form.get("journey", ""))
     if journey is None:
         raise FatalAuthoriseError(
-            "Sign-in expired", "This sign-in has expired. Start again from the application."
+            "Sign-in expired",
+            "This sign-in has expired. Start again from the application.",
         )
     request.notes["client_id"] = journey.client_id
     token = request.form.get("csrf_token", "")

@@ -33,11 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the command line parser."""
     parser = argparse.ArgumentParser(
         prog="ch-oauth-mock",
-        description="A fake Companies House identity service for testing OAuth clients.",
+        description="A fake Companies House identity service for OAuth clients.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the fake identity service")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (127.0.0.1)"
+    )
     serve.add_argument("--port", type=int, default=8080, help="port, 0 for any (8080)")
     serve.add_argument("--data", help="a data set file (TOML or JSON) to load")
     serve.add_argument("--realm", choices=("sandbox", "live"), default="sandbox")
@@ -75,8 +77,9 @@ def serve(config: ProviderConfig, host: str, port: int) -> int:
     except OSError as exc:
         print(f"ch-oauth-mock: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1
-    url = f"http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{server.server_port}"
-    print(describe(config, url, host), flush=True)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{server.server_port}"
+    print(describe(config, url), flush=True)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -92,9 +95,8 @@ def serve(config: ProviderConfig, host: str, port: int) -> int:
     return 0
 
 
-def describe(config: ProviderConfig, url: str, host: str) -> str:
+def describe(config: ProviderConfig, url: str) -> str:
     """Return what a person needs to try the flow by hand."""
-    url = url.replace("localhost", host) if host == "127.0.0.1" else url
     lines = [f"ch-oauth-mock: listening on {url} ({config.realm} realm)"]
     client = next((c for c in config.data.clients if c.realm == config.realm), None)
     if client is not None:
@@ -118,10 +120,10 @@ def describe(config: ProviderConfig, url: str, host: str) -> str:
         user = config.data.users[0]
         lines.append(f"  test user:      {user.email} / {user.password}")
     for company in config.data.companies[:1]:
-        lines.append(f"  company:        {company.number} auth code {company.auth_code}")
+        lines.append(
+            f"  company:        {company.number} auth code {company.auth_code}"
+        )
     if config.control:
         lines.append(f"  control plane:  {url}/_mock/ (off with --no-control)")
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
-
-

@@ -104,6 +104,13 @@ class DataSet:
     source: str = "<code>"
 
 
+@functools.cache
+def _packaged() -> DataSet:
+    """Return the data set shipped inside the package."""
+    text = resources.files("mock_provider").joinpath("data/default.toml").read_text()
+    return parse_data(tomllib.loads(text), source="mock_provider/data/default.toml")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProviderConfig:
     """How the fake behaves. Make variants with :func:`dataclasses.replace`.
@@ -113,7 +120,7 @@ class ProviderConfig:
     ``state`` optional); :meth:`strict` turns that leniency off.
     """
 
-    data: DataSet = field(default_factory=lambda: default_data())
+    data: DataSet = field(default_factory=lambda: _packaged())
     realm: Realm = "sandbox"
     access_token_lifetime: int = 3600
     refresh_token_lifetime: int = 7 * 24 * 3600
@@ -129,7 +136,11 @@ class ProviderConfig:
     def __post_init__(self) -> None:
         if self.realm not in REALMS:
             raise ValueError(f"realm must be one of {REALMS}, not {self.realm!r}")
-        for name in ("access_token_lifetime", "refresh_token_lifetime", "code_lifetime"):
+        for name in (
+            "access_token_lifetime",
+            "refresh_token_lifetime",
+            "code_lifetime",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be a positive number of seconds")
         if self.max_auth_code_attempts < 1:
@@ -140,11 +151,9 @@ class ProviderConfig:
         return dataclasses.replace(self, serve_aliases=False, require_state=True)
 
 
-@functools.cache
 def default_data() -> DataSet:
     """Return the data set shipped inside the package."""
-    text = resources.files("mock_provider").joinpath("data/default.toml").read_text()
-    return parse_data(tomllib.loads(text), source="mock_provider/data/default.toml")
+    return _packaged()
 
 
 def load_data(path: str | Path) -> DataSet:

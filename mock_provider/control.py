@@ -32,8 +32,16 @@ __all__ = ["Arrangement", "Control"]
 
 Decision = Literal["approve", "decline"]
 _RESPONSE_FAULTS = frozenset(
-    {"status", "html", "truncated_json", "invalid_json", "error_200", "expired", "delay",
-     "drop"}
+    {
+        "status",
+        "html",
+        "truncated_json",
+        "invalid_json",
+        "error_200",
+        "expired",
+        "delay",
+        "drop",
+    }
 )
 
 
@@ -76,7 +84,9 @@ class Arrangement:
         if self.decision == "decline":
             provider.store.end_journey(journey.journey_id)
             raise AccessDenied(
-                "the person declined", redirect_uri=journey.redirect_uri, state=journey.state
+                "the person declined",
+                redirect_uri=journey.redirect_uri,
+                state=journey.state,
             )
         return approve(provider, journey)
 
@@ -229,7 +239,9 @@ class Control:
 
     # Faults and variants.
 
-    def fault(self, endpoint: str, kind: faults_module.FaultKind, **options: Any) -> Fault:
+    def fault(
+        self, endpoint: str, kind: faults_module.FaultKind, **options: Any
+    ) -> Fault:
         """Arrange a fault or variant; see :class:`mock_provider.faults.Fault`."""
         return self.faults.add(Fault(endpoint=endpoint, kind=kind, **options))
 
@@ -308,11 +320,17 @@ class Control:
         return self.provider.clock.advance(seconds)
 
     def journal(
-        self, *, endpoint: str | None = None, client_id: str | None = None, since: int = 0
+        self,
+        *,
+        endpoint: str | None = None,
+        client_id: str | None = None,
+        since: int = 0,
     ) -> list[Exchange]:
         """Return the recorded exchanges, optionally for one endpoint or client."""
         names = faults_module.ENDPOINTS.get(endpoint, {endpoint}) if endpoint else None
-        return self.provider.journal.entries(endpoint=names, client_id=client_id, since=since)
+        return self.provider.journal.entries(
+            endpoint=names, client_id=client_id, since=since
+        )
 
     def clear_journal(self) -> None:
         """Forget every recorded exchange."""

@@ -168,7 +168,9 @@ def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def respond(fault: Fault, endpoint: str, request: Request, call: Callable[[], Response]) -> Response:
+def respond(
+    fault: Fault, endpoint: str, request: Request, call: Callable[[], Response]
+) -> Response:
     """Apply a response fault to one request."""
     request.notes["fault"] = fault.kind
     if fault.kind == "delay":
@@ -181,11 +183,17 @@ def respond(fault: Fault, endpoint: str, request: Request, call: Callable[[], Re
         return Response(html, status=fault.status or 500, mimetype="text/html")
     if fault.kind == "truncated_json":
         text = json.dumps(fault.body or _TRUNCATED_SOURCE)
-        return Response(text[: len(text) // 2], status=fault.status or 200,
-                        mimetype="application/json")
+        return Response(
+            text[: len(text) // 2],
+            status=fault.status or 200,
+            mimetype="application/json",
+        )
     if fault.kind == "invalid_json":
-        return Response("{'access_token': nope", status=fault.status or 200,
-                        mimetype="application/json")
+        return Response(
+            "{'access_token': nope",
+            status=fault.status or 200,
+            mimetype="application/json",
+        )
     if fault.kind == "error_200":
         return json_response({"error": fault.error}, fault.status or 200)
     if fault.kind == "expired":
@@ -199,7 +207,10 @@ def _status_body(fault: Fault, endpoint: str) -> Any:
     status = fault.status or 500
     if endpoint in _API:
         messages = {401: "Invalid Authorization", 429: "Rate limit exceeded"}
-        return {"error": messages.get(status, "Internal server error"), "type": "ch:service"}
+        return {
+            "error": messages.get(status, "Internal server error"),
+            "type": "ch:service",
+        }
     if status >= 500:
         return {"error": "server_error", "error_description": "arranged failure"}
     return {"error": fault.error, "error_description": "arranged failure"}
@@ -207,7 +218,9 @@ def _status_body(fault: Fault, endpoint: str) -> Any:
 
 def _expired(endpoint: str) -> Response:
     if endpoint in _API:
-        return json_response({"error": "Invalid Authorization", "type": "ch:service"}, 401)
+        return json_response(
+            {"error": "Invalid Authorization", "type": "ch:service"}, 401
+        )
     return json_response(
         {"error": "invalid_token", "error_description": "the access token has expired"},
         401,
@@ -216,7 +229,9 @@ def _expired(endpoint: str) -> Response:
 
 
 def _drop(request: Request) -> Response:
-    sock = request.environ.get("werkzeug.socket") or request.environ.get("gunicorn.socket")
+    sock = request.environ.get("werkzeug.socket") or request.environ.get(
+        "gunicorn.socket"
+    )
     if isinstance(sock, socket.socket):
         # Read the body first: closing discards it, and the journal records it.
         request.get_data(cache=True)

@@ -39,9 +39,8 @@ SECRET_KEYS = frozenset(
 SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie"})
 PREFIX = 6
 MAX_BODY = 4096
-_IN_TEXT = re.compile(
-    r"((?:%s)=)([^&\s\"']+)" % "|".join(re.escape(k) for k in sorted(SECRET_KEYS))
-)
+_KEYS = "|".join(re.escape(k) for k in sorted(SECRET_KEYS))
+_IN_TEXT = re.compile(rf"((?:{_KEYS})=)([^&\s\"']+)")
 
 
 def redact(value: str) -> str:

@@ -1,4 +1,4 @@
-"""The provider's data at run time: clients, users and companies, changeable by tests."""
+"""The provider's data at run time: clients, users, companies; tests may change it."""
 
 from __future__ import annotations
 

@@ -53,8 +53,8 @@ class ProviderServer:
         """The base URL, such as ``http://127.0.0.1:50123``."""
         if self._server is None:
             raise RuntimeError("the server is not running")
-        host = self._server.server_address[0]
-        host = f"[{host}]" if ":" in str(host) else host
+        host = str(self._server.server_address[0])
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self._server.server_port}"
 
     def start(self) -> ProviderServer:
@@ -62,12 +62,16 @@ class ProviderServer:
         if self._server is not None:
             raise RuntimeError("the server is already running")
         server = make_server(
-            self.host, self.port, self.provider, threaded=True, request_handler=_QuietHandler
+            self.host,
+            self.port,
+            self.provider,
+            threaded=True,
+            request_handler=_QuietHandler,
         )
-        server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, name=f"ch-oauth-mock:{server.server_port}",
+            target=server.serve_forever,
+            name=f"ch-oauth-mock:{server.server_port}",
             daemon=True,
         )
         self._thread.start()

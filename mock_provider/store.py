@@ -126,9 +126,7 @@ class _Tables:
     refresh: dict[str, RefreshToken] = field(default_factory=dict)
     sessions: dict[str, BrowserSession] = field(default_factory=dict)
     journeys: dict[str, Journey] = field(default_factory=dict)
-    transactions: OrderedDict[str, dict[str, Any]] = field(
-        default_factory=OrderedDict
-    )
+    transactions: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
 
 
 class Store:
@@ -352,7 +350,14 @@ class Store:
         with self.lock:
             now = self.clock.now()
             t = self._t
-            for table in (t.grants, t.codes, t.access, t.refresh, t.sessions, t.journeys):
+            for table in (
+                t.grants,
+                t.codes,
+                t.access,
+                t.refresh,
+                t.sessions,
+                t.journeys,
+            ):
                 expired = [k for k, v in table.items() if v.expires_at <= now]
                 for key in expired:
                     del table[key]

@@ -69,7 +69,9 @@ class Callback:
         def one(name: str) -> str | None:
             return query.get(name, [None])[0]
 
-        return cls(url, one("code"), one("state"), one("error"), one("error_description"))
+        return cls(
+            url, one("code"), one("state"), one("error"), one("error_description")
+        )
 
 
 class MockIdentity:
@@ -165,7 +167,9 @@ class MockIdentity:
             decision="decline" if decision == "decline" else "approve",
         )
         response = requests.get(
-            self.authorise_url(scope=scope, state=state), allow_redirects=False, timeout=10
+            self.authorise_url(scope=scope, state=state),
+            allow_redirects=False,
+            timeout=10,
         )
         location = response.headers.get("Location")
         if response.status_code != 302 or location is None:

@@ -114,7 +114,9 @@ def observe_client_auth(request: Request) -> dict[str, str | None]:
     return {"client_auth": method, "client_id": client_id}
 
 
-def _basic_credentials(request: Request) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+def _basic_credentials(
+    request: Request,
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """Return the Basic credentials, raw and form-decoded (RFC 6749 §2.3.1)."""
     header = request.headers.get("Authorization", "")
     if header[:6].lower() != "basic ":
@@ -194,10 +196,14 @@ def issue_token(
     body: dict[str, Any] = {
         "access_token": access.value,
         "token_type": "Bearer",
-        "expires_in": str(lifetime) if provider.config.expires_in_as_string else lifetime,
+        "expires_in": str(lifetime)
+        if provider.config.expires_in_as_string
+        else lifetime,
     }
     if first:
         body["refresh_token"] = refresh_token
     if provider.control is not None:
-        body = provider.control.shape_token(provider, grant, scopes, body, refresh_token)
+        body = provider.control.shape_token(
+            provider, grant, scopes, body, refresh_token
+        )
     return body

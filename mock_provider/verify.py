@@ -31,7 +31,9 @@ def verify(provider: Provider, request: Request) -> Response:
     remaining = max(0, int(token.expires_at - provider.clock.now()))
     body = {
         "application": token.client_id,
-        "expires_in": str(remaining) if provider.config.expires_in_as_string else remaining,
+        "expires_in": str(remaining)
+        if provider.config.expires_in_as_string
+        else remaining,
         "scope": join_scope(effective_scopes(token, grant)),
         "user_id": grant.user_id,
     }

@@ -16,14 +16,18 @@ def _no_exchange(
     signed_in, steps = scenario.signed_in(browser)
     if scenario.fake is None:
         scenario.judge.check(
-            requirement, not signed_in,
+            requirement,
+            not signed_in,
             f"{what}: not signed in (token requests cannot be seen on this target)"
-            if not signed_in else f"{what}: the person was signed in", steps,
+            if not signed_in
+            else f"{what}: the person was signed in",
+            steps,
         )
         return
     tokens = scenario.token_requests()
     callbacks = [
-        s for s in (browser or scenario.browser).steps
+        s
+        for s in (browser or scenario.browser).steps
         if s.url.startswith(scenario.client.redirect_uri)
     ]
     scenario.judge.check(
@@ -50,8 +54,12 @@ def test_error_in_callback(scenario: Scenario) -> None:
     """The service sends the person back with error=server_error and the state."""
 
     def as_error(url: str) -> str:
-        return with_query(url, code=None, error="server_error",
-                          error_description="arranged by the suite")
+        return with_query(
+            url,
+            code=None,
+            error="server_error",
+            error_description="arranged by the suite",
+        )
 
     scenario.sign_in(tamper=as_error) if scenario.fake else _remote_error(scenario)
 
@@ -62,7 +70,9 @@ def _remote_error(scenario: Scenario) -> None:
     steps = scenario.browser.visit(scenario.login_url())
     state = (steps[-1].location or "").partition("state=")[2].split("&")[0]
     scenario.browser.visit(
-        with_query(scenario.client.redirect_uri, error="server_error", state=state or None)
+        with_query(
+            scenario.client.redirect_uri, error="server_error", state=state or None
+        )
     )
 
 
@@ -97,7 +107,9 @@ def test_replayed_callback_is_refused(scenario: Scenario) -> None:
     before = len(scenario.token_requests())
 
     scenario.browser.visit(flow.callback_url or "")
-    again = scenario.settle(lambda entries: sum(e.endpoint == "token" for e in entries) > before)
+    again = scenario.settle(
+        lambda entries: sum(e.endpoint == "token" for e in entries) > before
+    )
 
     tokens = fake.journal("token")
     scenario.judge.check(
@@ -119,11 +131,16 @@ def test_callback_in_another_browser_is_refused(scenario: Scenario) -> None:
     """A callback arriving in a browser that did not start the sign-in (login CSRF)."""
     scenario.require_control()
     flow = scenario.sign_in(tamper=lambda url: None)
-    other = Browser(scenario.client.base_url, scenario.target.identity_url,
-                    scenario.client.redirect_uri)
+    other = Browser(
+        scenario.client.base_url,
+        scenario.target.identity_url,
+        scenario.client.redirect_uri,
+    )
 
     other.visit(flow.callback_url or "")
 
-    _no_exchange(scenario, "state-checked", "after a callback in another browser", other)
+    _no_exchange(
+        scenario, "state-checked", "after a callback in another browser", other
+    )
     scenario.browser.steps += other.steps
     other.close()

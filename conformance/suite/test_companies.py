@@ -51,13 +51,16 @@ def test_wrong_auth_code_then_the_right_one(scenario: Scenario) -> None:
     fake = scenario.require_control()
     right = fake.provider.registry.companies[COMPANY].auth_code
 
-    flow = scenario.sign_in([COMPANY], walk_pages=True, auth_codes={COMPANY: ["000000", right]})
+    flow = scenario.sign_in(
+        [COMPANY], walk_pages=True, auth_codes={COMPANY: ["000000", right]}
+    )
     signed_in, steps = scenario.signed_in()
 
     scenario.judge.check(
         "wrong-auth-code-recovers",
         signed_in,
-        "signed in after a wrong code and the right one" if signed_in
+        "signed in after a wrong code and the right one"
+        if signed_in
         else "not signed in after a wrong code and the right one",
         [*flow.steps, *steps],
     )

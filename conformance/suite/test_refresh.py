@@ -48,11 +48,15 @@ def test_refresh_twice_after_expiry(scenario: Scenario) -> None:
     )
     api = scenario.exchanges("api")
     no_header = [
-        e for e in api if not e.headers.get("Authorization", "").lower().startswith("bearer ")
+        e
+        for e in api
+        if not e.headers.get("Authorization", "").lower().startswith("bearer ")
     ]
     scenario.judge.check(
-        "bearer-header", bool(api) and not no_header,
-        f"{len(api)} API call(s), {len(no_header)} without a Bearer header", no_header or api,
+        "bearer-header",
+        bool(api) and not no_header,
+        f"{len(api)} API call(s), {len(no_header)} without a Bearer header",
+        no_header or api,
     )
 
 
@@ -69,14 +73,18 @@ def test_refresh_refused_sends_the_person_to_sign_in(scenario: Scenario) -> None
 
     refreshes = scenario.token_requests("refresh_token")
     to_provider = [
-        s for s in steps
-        if s.is_redirect and (s.location or "").startswith(
-            scenario.target.identity_url + "/oauth2/authorise")
+        s
+        for s in steps
+        if s.is_redirect
+        and (s.location or "").startswith(
+            scenario.target.identity_url + "/oauth2/authorise"
+        )
     ]
     scenario.judge.check(
         "refresh-refused-reauthorise",
         bool(to_provider),
-        "the browser was sent back to /oauth2/authorise" if to_provider
+        "the browser was sent back to /oauth2/authorise"
+        if to_provider
         else f"the client answered {steps[-1].status} and did not send the person to "
         "sign in",
         [*refreshes, *steps],

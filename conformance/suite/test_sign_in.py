@@ -8,7 +8,6 @@ from conformance.scenario import Scenario, param, state_entropy_bits
 from conformance.user_agent import query_value
 
 
-
 @pytest.mark.requirements(
     "authorise-request",
     "state-present",
@@ -40,8 +39,9 @@ def test_sign_in_walking_the_pages(scenario: Scenario) -> None:
         and query_value(url, "client_id") == scenario.target.client_id
         and query_value(url, "redirect_uri") == scenario.client.redirect_uri
         and flow.callback_url is not None,
-        f"the client sent the browser to {url!r}" if url else "the client did not "
-        "redirect to /oauth2/authorise",
+        f"the client sent the browser to {url!r}"
+        if url
+        else "the client did not redirect to /oauth2/authorise",
         flow.steps[:2],
     )
     state = flow.state or ""
@@ -52,13 +52,24 @@ def test_sign_in_walking_the_pages(scenario: Scenario) -> None:
     )
     _judge_secret(scenario)
     judge.check(
-        "signed-in", signed_in, "the success page showed the person signed in"
-        if signed_in else "the success page did not show the person signed in", steps
+        "signed-in",
+        signed_in,
+        "the success page showed the person signed in"
+        if signed_in
+        else "the success page did not show the person signed in",
+        steps,
     )
     if scenario.fake is None:
-        for name in ("redirect-uri-identical", "token-request", "code-exchanged-once",
-                     "profile-read", "bearer-header", "oauth2-paths",
-                     "client-auth-method", "verify-used"):
+        for name in (
+            "redirect-uri-identical",
+            "token-request",
+            "code-exchanged-once",
+            "profile-read",
+            "bearer-header",
+            "oauth2-paths",
+            "client-auth-method",
+            "verify-used",
+        ):
             judge.skip(name, scenario.target.no_control_reason)
         return
     _judge_token_request(scenario, flow.code, query_value(url, "redirect_uri"))
@@ -68,20 +79,25 @@ def test_sign_in_walking_the_pages(scenario: Scenario) -> None:
 def _judge_secret(scenario: Scenario) -> None:
     secret = scenario.target.client_secret
     in_urls = [
-        e for e in scenario.exchanges()
-        if "client_secret" in e.query or any(secret in v for vs in e.query.values() for v in vs)
+        e
+        for e in scenario.exchanges()
+        if "client_secret" in e.query
+        or any(secret in v for vs in e.query.values() for v in vs)
     ]
     seen = scenario.browser.saw_text(secret)
     scenario.judge.check(
         "secret-not-in-url",
         not in_urls and not seen,
         "the secret appeared in a URL or a page the browser saw"
-        if in_urls or seen else "never in a URL or a browser-visible place",
+        if in_urls or seen
+        else "never in a URL or a browser-visible place",
         [*in_urls, *seen],
     )
 
 
-def _judge_token_request(scenario: Scenario, code: str | None, redirect_uri: str | None) -> None:
+def _judge_token_request(
+    scenario: Scenario, code: str | None, redirect_uri: str | None
+) -> None:
     judge = scenario.judge
     requests = scenario.token_requests("authorization_code")
     good = [e for e in requests if e.status == 200]
@@ -107,8 +123,9 @@ def _judge_token_request(scenario: Scenario, code: str | None, redirect_uri: str
         requests,
     )
     methods = sorted({e.client_auth or "none" for e in requests})
-    judge.info("client-auth-method", f"client authentication: {', '.join(methods)}",
-               requests)
+    judge.info(
+        "client-auth-method", f"client authentication: {', '.join(methods)}", requests
+    )
 
 
 def _judge_resource_calls(scenario: Scenario) -> None:
@@ -121,15 +138,19 @@ def _judge_resource_calls(scenario: Scenario) -> None:
         profile_calls,
     )
     resource = [*profile_calls, *scenario.exchanges("api")]
-    in_url = [e for e in resource if "access_token" in e.query or "access-token" in e.query]
+    in_url = [
+        e for e in resource if "access_token" in e.query or "access-token" in e.query
+    ]
     no_header = [
-        e for e in resource
+        e
+        for e in resource
         if not e.headers.get("Authorization", "").lower().startswith("bearer ")
     ]
     judge.check(
         "bearer-header",
         bool(resource) and not in_url and not no_header,
-        "Bearer header on every call" if resource and not in_url and not no_header
+        "Bearer header on every call"
+        if resource and not in_url and not no_header
         else "a call without the Bearer header or with the token in its URL",
         in_url + no_header or resource,
     )
@@ -143,8 +164,10 @@ def _judge_resource_calls(scenario: Scenario) -> None:
     verify = scenario.exchanges("verify")
     judge.info(
         "verify-used",
-        f"{len(verify)} call(s) to /oauth2/verify, statuses {[e.status for e in verify]}"
-        if verify else "the client does not call /oauth2/verify",
+        f"{len(verify)} call(s) to /oauth2/verify, "
+        f"statuses {[e.status for e in verify]}"
+        if verify
+        else "the client does not call /oauth2/verify",
         verify,
     )
 
@@ -155,14 +178,17 @@ def test_state_differs_each_sign_in(scenario: Scenario) -> None:
     first = scenario.browser.visit(scenario.login_url())
     second_browser_steps = scenario.browser.visit(scenario.login_url())
 
-    states = [query_value(s[-1].location, "state") for s in (first, second_browser_steps)]
+    states = [
+        query_value(s[-1].location, "state") for s in (first, second_browser_steps)
+    ]
     scenario.judge.check(
         "state-present", all(states), f"states present: {[bool(s) for s in states]}"
     )
     scenario.judge.check(
         "state-unique",
         all(states) and states[0] != states[1],
-        "two sign-ins used the same state" if states[0] == states[1]
+        "two sign-ins used the same state"
+        if states[0] == states[1]
         else "each sign-in had its own state",
         [first[-1], second_browser_steps[-1]],
     )

@@ -9,10 +9,16 @@ import pytest
 from conformance.scenario import Scenario, param
 
 FAILURES = [
-    pytest.param("status", {"status": 400, "body": {"error": "invalid_grant"}},
-                 id="invalid_grant"),
-    pytest.param("status", {"status": 401, "body": {"error": "invalid_client"}},
-                 id="invalid_client"),
+    pytest.param(
+        "status",
+        {"status": 400, "body": {"error": "invalid_grant"}},
+        id="invalid_grant",
+    ),
+    pytest.param(
+        "status",
+        {"status": 401, "body": {"error": "invalid_client"}},
+        id="invalid_client",
+    ),
     pytest.param("status", {"status": 500}, id="500-json"),
     pytest.param("html", {"status": 500}, id="500-html"),
     pytest.param("truncated_json", {}, id="truncated-json"),
@@ -55,7 +61,9 @@ def test_token_endpoint_failure(
     _judge_failed_sign_in(scenario, f"token endpoint answered {kind} {options or ''}")
 
 
-@pytest.mark.requirements("token-error-not-success", "code-exchanged-once", "token-timeout")
+@pytest.mark.requirements(
+    "token-error-not-success", "code-exchanged-once", "token-timeout"
+)
 def test_token_endpoint_slower_than_the_client_timeout(scenario: Scenario) -> None:
     """The token endpoint takes longer than the client's own timeout."""
     fake = scenario.require_control()
@@ -95,6 +103,4 @@ def test_token_response_variant_is_accepted(scenario: Scenario, variant: str) ->
         f"with {variant}: {'signed in' if signed_in else 'not signed in'}",
         [*tokens, *steps],
     )
-    scenario.judge.check(
-        "signed-in", signed_in, f"with {variant}", steps
-    )
+    scenario.judge.check("signed-in", signed_in, f"with {variant}", steps)

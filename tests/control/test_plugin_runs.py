@@ -7,6 +7,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+# The inner runs need only this plugin; hypothesis's would be imported afresh in
+# each in-process run (pytester restores sys.modules), which costs seconds.
+QUIET = ("-p", "no:hypothesispytest", "-p", "no:randomly")
+
 
 def test_each_test_starts_from_a_reset_fake(pytester):
     pytester.makepyfile(
@@ -22,7 +26,6 @@ def test_each_test_starts_from_a_reset_fake(pytester):
             ch_oauth.fail_next("token", "html", times=None)
             ch_oauth.control.arrange(times=None)
             ch_oauth.advance(3600)
-            tokens = ch_oauth.exchange(ch_oauth.authorise().code) if False else None
             requests.get(f"{ch_oauth.url}/oauth2/verify?access_token=x")
 
         def test_two_sees_none_of_it(ch_oauth):
@@ -37,7 +40,7 @@ def test_each_test_starts_from_a_reset_fake(pytester):
         """
     )
 
-    result = pytester.runpytest("-p", "no:randomly")
+    result = pytester.runpytest(*QUIET)
 
     result.assert_outcomes(passed=2)
 
@@ -62,7 +65,7 @@ def test_tokens_from_one_test_are_unknown_in_the_next(pytester):
         """
     )
 
-    result = pytester.runpytest("-p", "no:randomly")
+    result = pytester.runpytest(*QUIET)
 
     result.assert_outcomes(passed=2)
 
@@ -87,7 +90,7 @@ def test_strict_marker_turns_the_lenient_switches_off(pytester):
         """
     )
 
-    result = pytester.runpytest()
+    result = pytester.runpytest(*QUIET)
 
     result.assert_outcomes(passed=2)
 
@@ -108,7 +111,7 @@ def test_marker_fields_set_provider_config(pytester):
         """
     )
 
-    result = pytester.runpytest()
+    result = pytester.runpytest(*QUIET)
 
     result.assert_outcomes(passed=2)
 
@@ -158,7 +161,7 @@ def test_data_marker_loads_a_file_next_to_the_test_file(pytester):
     )
 
     # Run from the parent: the path is relative to the test file, not the cwd.
-    result = pytester.runpytest("suite")
+    result = pytester.runpytest(*QUIET, "suite")
 
     result.assert_outcomes(passed=2)
 
@@ -186,7 +189,7 @@ def test_bad_marker_fails_the_test_with_a_message(pytester, marker, message):
         """
     )
 
-    result = pytester.runpytest()
+    result = pytester.runpytest(*QUIET)
 
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"*{message}*"])
@@ -217,7 +220,7 @@ def test_overriding_ch_oauth_config_changes_the_session_fake(pytester):
         """
     )
 
-    result = pytester.runpytest()
+    result = pytester.runpytest(*QUIET)
 
     result.assert_outcomes(passed=2)
 
@@ -234,7 +237,7 @@ def test_settings_fixture_and_env_name_the_fake(pytester):
         """
     )
 
-    result = pytester.runpytest()
+    result = pytester.runpytest(*QUIET)
 
     result.assert_outcomes(passed=1)
 
@@ -262,7 +265,7 @@ def test_handler_error_on_the_server_thread_fails_the_test_that_caused_it(pytest
         """
     )
 
-    result = pytester.runpytest("-p", "no:randomly")
+    result = pytester.runpytest(*QUIET)
 
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(
@@ -299,16 +302,14 @@ def test_each_xdist_worker_gets_its_own_fake(pytester):
         }
     )
 
-    result = pytester.runpytest_subprocess("-p", "xdist", "-n", "2")
+    result = pytester.runpytest_subprocess(*QUIET, "-p", "xdist", "-n", "2")
 
     result.assert_outcomes(passed=8)
-    seen = dict(
-        line.split() for line in map(str.strip, _read_all(pytester.path / "urls"))
-    )
-    assert set(seen) == {"gw0", "gw1"}
-    ports = {urlsplit(url).port for url in seen.values()}
+    urls: dict[str, set[str]] = {}
+    for path in (pytester.path / "urls").iterdir():
+        worker, url = path.read_text().split()
+        urls.setdefault(worker, set()).add(url)
+    assert sorted(urls) == ["gw0", "gw1"]
+    assert all(len(seen) == 1 for seen in urls.values()), urls
+    ports = {urlsplit(url).port for seen in urls.values() for url in seen}
     assert len(ports) == 2
-
-
-def _read_all(folder) -> list[str]:
-    return [path.read_text() for path in sorted(folder.iterdir())]
