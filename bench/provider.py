@@ -11,369 +11,62 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
-import io
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from html.parser import HTMLParser
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
-
-import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
-from werkzeug.test import Client as TestClient
-from werkzeug.wrappers import Request, Response
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:  # run as a script: make bench and mock_provider importable
+    sys.path.insert(0, str(ROOT))
 
+import requests  # noqa: E402
+from werkzeug.test import Client as TestClient  # noqa: E402
+
+from bench.flows import (  # noqa: E402
+    AUTHORISE,
+    CREDENTIALS,
+    REDIRECT_URI,
+    STEPS,
+    Walk,
+    arranged_flow,
+    code_from,
+    issue_codes,
+    new_session,
+    post_ok,
+    refresh_form,
+    run_flows,
+    walk_bare,
+    walk_flow,
+)
+from bench.harness import (  # noqa: E402
+    BARE,
+    MIB,
+    SERVE,
+    TimedBare,
+    TimedProvider,
+    bare_app,
+    bare_server,
+    child_envs,
+    mib,
+    ms,
+    print_table,
+    proc_status,
+    served_process,
+    summarise,
+    time_calls,
+    us,
+    verdict,
+)
 from mock_provider import Provider, ProviderConfig, ProviderServer  # noqa: E402
-from mock_provider.scopes import PROFILE_SCOPE  # noqa: E402
 
-CLIENT_ID, CLIENT_SECRET = "test-client-id", "test-client-secret"
-CREDENTIALS = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
-REDIRECT_URI = "http://127.0.0.1:8000/callback"
-EMAIL, PASSWORD = "demo@example.com", "password"
-AUTHORISE = {
-    "response_type": "code",
-    "client_id": CLIENT_ID,
-    "redirect_uri": REDIRECT_URI,
-    "scope": PROFILE_SCOPE,
-    "state": "bench-state",
-}
-STEPS = ("authorise", "signin", "consent", "token", "verify", "profile")
-TOKEN_BODY = json.dumps(
-    {
-        "access_token": "a" * 43,
-        "token_type": "Bearer",
-        "expires_in": 3600,
-        "refresh_token": "r" * 43,
-    }
-).encode()
-MIB = 1024 * 1024
 PARTS = ("flow", "token", "cold", "memory", "control")
-
-# The bare app as a process of its own, for the cold start and memory baselines.
-BARE_SCRIPT = """
-import sys
-from werkzeug.serving import WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request, Response
-BODY = sys.argv[1].encode()
-class Quiet(WSGIRequestHandler):
-    def log_request(self, *args): pass
-@Request.application
-def app(request):
-    return Response(BODY, mimetype="application/json")
-server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
-print(f"bare: listening on http://127.0.0.1:{server.server_port}", flush=True)
-server.serve_forever()
-"""
-SERVE = [sys.executable, "-m", "mock_provider", "serve", "--port", "0"]
-BARE = [sys.executable, "-c", BARE_SCRIPT, TOKEN_BODY.decode()]
-
-
-# Figures and tables.
-
-
-def summarise(samples: Sequence[float]) -> dict[str, float]:
-    """Return the median, the 90th percentile (nearest rank) and the count."""
-    ordered = sorted(samples)
-    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
-    return {"median": statistics.median(ordered), "p90": p90, "n": len(ordered)}
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f} ms"
-
-
-def us(seconds: float) -> str:
-    return f"{seconds * 1e6:.0f} µs"
-
-
-def mib(size: float) -> str:
-    return f"{size / MIB:.1f} MiB"
-
-
-def verdict(target: str, ok: bool) -> str:
-    return f"{target} {'ok' if ok else 'MISSED'}"
-
-
-def print_table(
-    title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """Print a plain text table under a title."""
-    body = [[str(cell) for cell in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
-    rule = "  ".join("-" * w for w in widths)
-    print(f"\n{title}\n{rule}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
-    print(rule)
-    for row in body:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-
-
-def proc_status(pid: int | str = "self") -> dict[str, int]:
-    """Return VmRSS and VmHWM of a process, in bytes."""
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            values[key] = int(rest.split()[0]) * 1024
-    return values
-
-
-def time_calls(call: Callable[[], Any], n: int) -> list[float]:
-    """Call ``n`` times; return each call's seconds."""
-    samples = []
-    for _ in range(n):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
-# Servers.
-
-
-class QuietHandler(WSGIRequestHandler):
-    """No log line per request, as in :class:`mock_provider.ProviderServer`."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-@Request.application  # type: ignore[arg-type]
-def bare_app(request: Request) -> Response:
-    """The baseline: whatever is asked, a constant token response."""
-    return Response(TOKEN_BODY, mimetype="application/json")
-
-
-class TimedProvider(Provider):
-    """Our provider, keeping the seconds each WSGI call spent inside it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.samples: list[float] = []
-
-    def __call__(self, environ: Any, start_response: Any) -> Any:
-        started = time.perf_counter()
-        result = super().__call__(environ, start_response)
-        self.samples.append(time.perf_counter() - started)
-        return result
-
-
-class TimedBare:
-    """The bare app, timed the same way."""
-
-    def __init__(self) -> None:
-        self.samples: list[float] = []
-
-    def __call__(self, environ: Any, start_response: Any) -> Any:
-        started = time.perf_counter()
-        result = bare_app(environ, start_response)
-        self.samples.append(time.perf_counter() - started)
-        return result
-
-
-@contextmanager
-def bare_server(app: Any = bare_app) -> Iterator[str]:
-    """Serve the bare app on a thread, the way ProviderServer serves ours."""
-    server = make_server(
-        "127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler
-    )
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-
-
-@contextmanager
-def served_process(
-    command: list[str], env: dict[str, str]
-) -> Iterator[tuple[int, str, float]]:
-    """Start a server process; yield its pid, URL and seconds until GET / gave 200."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = _listening_url(process)
-        with new_session() as session:
-            while True:
-                try:
-                    if session.get(url + "/", timeout=2).status_code == 200:
-                        break
-                except requests.ConnectionError:
-                    time.sleep(0.001)
-        yield process.pid, url, time.perf_counter() - started
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _listening_url(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    for line in process.stdout:
-        found = re.search(r"listening on (http://\S+)", line)
-        if found:
-            return found.group(1)
-    raise RuntimeError(f"the server exited ({process.wait()}) before listening")
-
-
-# Walking the flow over HTTP.
-
-
-def new_session() -> requests.Session:
-    """A keep-alive session that does not read proxy settings from the environment.
-
-    Both sides pay the client's cost; leaving out the per-request scan of the
-    environment (about 1 ms here) leaves more of each figure to the server.
-    """
-    session = requests.Session()
-    session.trust_env = False
-    return session
-
-
-class _HiddenInputs(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "input" and found.get("type") == "hidden" and found.get("name"):
-            self.values[str(found["name"])] = found.get("value") or ""
-
-
-def hidden_inputs(html: str) -> dict[str, str]:
-    """Return the hidden inputs of a page (``journey`` and ``csrf_token``)."""
-    parser = _HiddenInputs()
-    parser.feed(html)
-    return parser.values
-
-
-def code_from(location: str) -> str:
-    return parse_qs(urlsplit(location).query)["code"][0]
-
-
-class Steps:
-    """Sends requests, keeping each one's seconds; refuses an unexpected status."""
-
-    def __init__(self, session: requests.Session, url: str) -> None:
-        self.session, self.url = session, url
-        self.times: list[float] = []
-
-    def send(
-        self, method: str, path: str, status: int, **options: Any
-    ) -> requests.Response:
-        started = time.perf_counter()
-        response = self.session.request(method, self.url + path, **options)
-        self.times.append(time.perf_counter() - started)
-        if response.status_code != status:
-            raise RuntimeError(
-                f"{method} {path}: {response.status_code} {response.text[:200]}"
-            )
-        return response
-
-
-def walk_flow(session: requests.Session, url: str) -> list[float]:
-    """Walk the six requests of a sign-in as a program would; return their times."""
-    session.cookies.clear()
-    steps = Steps(session, url)
-    page = steps.send(
-        "GET", "/oauth2/authorise", 200, params=AUTHORISE, allow_redirects=False
-    )
-    form = {**hidden_inputs(page.text), "email": EMAIL, "password": PASSWORD}
-    page = steps.send("POST", "/oauth2/authorise/signin", 200, data=form)
-    form = {**hidden_inputs(page.text), "decision": "approve"}
-    back = steps.send(
-        "POST", "/oauth2/authorise/consent", 302, data=form, allow_redirects=False
-    )
-    exchange = {
-        "grant_type": "authorization_code",
-        "code": code_from(back.headers["Location"]),
-        "redirect_uri": REDIRECT_URI,
-        **CREDENTIALS,
-    }
-    access = steps.send("POST", "/oauth2/token", 200, data=exchange).json()[
-        "access_token"
-    ]
-    steps.send("GET", "/oauth2/verify", 200, params={"access_token": access})
-    steps.send(
-        "GET", "/user/profile", 200, headers={"Authorization": f"Bearer {access}"}
-    )
-    return steps.times
-
-
-def walk_bare(session: requests.Session, url: str) -> list[float]:
-    """The same six requests, of the same shapes and sizes, sent to the bare app."""
-    session.cookies.clear()
-    steps, secret = Steps(session, url), "s" * 43
-    form = {"journey": secret, "csrf_token": secret}
-    steps.send("GET", "/oauth2/authorise", 200, params=AUTHORISE, allow_redirects=False)
-    steps.send(
-        "POST",
-        "/oauth2/authorise/signin",
-        200,
-        data={**form, "email": EMAIL, "password": PASSWORD},
-    )
-    steps.send(
-        "POST",
-        "/oauth2/authorise/consent",
-        200,
-        data={**form, "decision": "approve"},
-        allow_redirects=False,
-    )
-    steps.send(
-        "POST",
-        "/oauth2/token",
-        200,
-        data={
-            "grant_type": "authorization_code",
-            "code": "c" * 32,
-            "redirect_uri": REDIRECT_URI,
-            **CREDENTIALS,
-        },
-    )
-    steps.send("GET", "/oauth2/verify", 200, params={"access_token": secret})
-    steps.send(
-        "GET", "/user/profile", 200, headers={"Authorization": f"Bearer {secret}"}
-    )
-    return steps.times
-
-
-Walk = Callable[[requests.Session, str], list[float]]
-
-
-def run_flows(walk: Walk, url: str, flows: int, warmup: int = 0) -> list[list[float]]:
-    """Walk ``warmup`` untimed flows, then ``flows`` timed ones, on one session."""
-    with new_session() as session:
-        for _ in range(warmup):
-            walk(session, url)
-        return [walk(session, url) for _ in range(flows)]
 
 
 # 1. The full flow.
@@ -504,45 +197,6 @@ def measure_rates(
     }
 
 
-def post_ok(session: requests.Session, url: str, data: dict[str, str]) -> None:
-    response = session.post(url, data=data)
-    if response.status_code != 200:
-        raise RuntimeError(f"POST {url}: {response.status_code} {response.text[:200]}")
-
-
-def issue_codes(session: requests.Session, url: str, n: int) -> list[str]:
-    """Authorise ``n`` times under a standing arrangement; return the codes."""
-    return [
-        code_from(
-            session.get(
-                url + "/oauth2/authorise", params=AUTHORISE, allow_redirects=False
-            ).headers["Location"]
-        )
-        for _ in range(n)
-    ]
-
-
-def refresh_form(session: requests.Session, server: ProviderServer) -> dict[str, str]:
-    """Arrange every authorisation, redeem one code; return a refresh grant's form."""
-    assert server.provider.control is not None
-    server.provider.control.arrange(times=None)
-    code = issue_codes(session, server.url, 1)[0]
-    first = session.post(
-        server.url + "/oauth2/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            **CREDENTIALS,
-        },
-    )
-    return {
-        "grant_type": "refresh_token",
-        "refresh_token": first.json()["refresh_token"],
-        **CREDENTIALS,
-    }
-
-
 def token_workloads(
     session: requests.Session, server: ProviderServer, bare_url: str
 ) -> dict[str, Workload]:
@@ -660,19 +314,6 @@ def print_token(result: dict[str, Any]) -> None:
 
 
 # 3. Cold start and peak memory of the serve command.
-
-
-def child_envs(cache_dir: str) -> dict[str, dict[str, str]]:
-    """Environments for child interpreters: as this one runs, and with bytecode cached.
-
-    ``PYTHONDONTWRITEBYTECODE`` (set in some sandboxes and CI images) makes every
-    start compile the package from source; an installed package has its bytecode.
-    The cache goes to a temporary directory, never into the source tree.
-    """
-    plain = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cached = {k: v for k, v in plain.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    cached["PYTHONPYCACHEPREFIX"] = cache_dir
-    return {"as run here": plain, "bytecode cached": cached}
 
 
 def cold_starts(command: list[str], env: dict[str, str], runs: int) -> dict[str, float]:
@@ -825,66 +466,6 @@ def print_cold_start(result: dict[str, Any], flows: int, fill: int) -> None:
 
 
 # 4. Memory over a long run, in a process of its own.
-
-
-def wsgi_call(
-    app: Any,
-    method: str,
-    path: str,
-    query: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
-) -> tuple[str, dict[str, str], bytes]:
-    """Call a WSGI app directly; return status, headers and body."""
-    body = urlencode(form or {}).encode()
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": urlencode(query or {}),
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "127.0.0.1",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded" if form else "",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.url_scheme": "http",
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    answer: list[Any] = []
-    chunks = app(
-        environ, lambda status, headers, exc_info=None: answer.extend((status, headers))
-    )
-    try:
-        return answer[0], dict(answer[1]), b"".join(chunks)
-    finally:
-        getattr(chunks, "close", lambda: None)()
-
-
-def arranged_flow(provider: Provider) -> None:
-    """Authorise (arranged), redeem the code and verify the token, in process."""
-    _, headers, _ = wsgi_call(provider, "GET", "/oauth2/authorise", AUTHORISE)
-    status, _, body = wsgi_call(
-        provider,
-        "POST",
-        "/oauth2/token",
-        form={
-            "grant_type": "authorization_code",
-            "code": code_from(headers["Location"]),
-            "redirect_uri": REDIRECT_URI,
-            **CREDENTIALS,
-        },
-    )
-    access = json.loads(body)["access_token"]
-    status, _, body = wsgi_call(
-        provider, "GET", "/oauth2/verify", {"access_token": access}
-    )
-    if not status.startswith("200"):
-        raise RuntimeError(f"verify: {status} {body[:200]!r}")
 
 
 def bench_memory(flows: int) -> dict[str, Any]:

@@ -35,6 +35,8 @@ PYTHON_EXAMPLES = {
     if (match := MODULE_NAME.match(body)) is not None
 }
 SHELL_EXAMPLES = [body for body in _blocks("sh") if "$CH_MOCK" in body]
+# Under bash -e, an HTTP error status then stops the script (curl 7.76 or newer).
+FAIL_ON_HTTP_ERROR = 'curl() { command curl --fail-with-body "$@"; }\n'
 
 
 def test_readme_has_the_examples_this_module_runs():
@@ -75,7 +77,7 @@ def test_readme_curl_example_prints_json_without_errors(script):
 
     with ProviderServer() as server:
         done = subprocess.run(
-            ["bash", "-e", "-c", script],
+            ["bash", "-e", "-c", FAIL_ON_HTTP_ERROR + script],
             env={**os.environ, "CH_MOCK": server.url},
             capture_output=True,
             text=True,
@@ -88,6 +90,7 @@ def test_readme_curl_example_prints_json_without_errors(script):
     documents = _json_documents(done.stdout)
     assert len(documents) == curls, done.stdout
     for document in documents:
+        # An error is {"error", "error_description"}; a fault's "error" is a field.
         assert isinstance(document, dict), document
-        assert "error" not in document, document
+        assert "error_description" not in document, document
     assert errors == []

@@ -1,0 +1,1 @@
+"""Benchmarks of the fake identity service; run ``python bench/provider.py``."""
