@@ -1,4 +1,4 @@
-"""The client side: walking the sign-in flow over HTTP, or calling the app in process."""
+"""The client side: the sign-in flow walked over HTTP, or the app called in process."""
 
 from __future__ import annotations
 
@@ -34,9 +34,11 @@ STEPS = ("authorise", "signin", "consent", "token", "verify", "profile")
 
 
 def new_session() -> requests.Session:
-    """A keep-alive session that does not read proxy settings from the environment.
+    """A session that does not read proxy settings from the environment.
 
-    Both sides pay the client's cost; leaving out the per-request scan of the
+    The session would keep connections alive, but werkzeug's server closes each one
+    after its response, so every request connects afresh, on both sides alike. Both
+    sides pay the client's cost too; leaving out the per-request scan of the
     environment (about 1 ms here) leaves more of each figure to the server.
     """
     session = requests.Session()
@@ -63,7 +65,18 @@ def hidden_inputs(html: str) -> dict[str, str]:
 
 
 def code_from(location: str) -> str:
+    """Return the ``code`` of a redirect back to the client."""
     return parse_qs(urlsplit(location).query)["code"][0]
+
+
+def code_form(code: str) -> dict[str, str]:
+    """Return the token request redeeming ``code``, credentials in the body."""
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        **CREDENTIALS,
+    }
 
 
 class Steps:
@@ -99,15 +112,9 @@ def walk_flow(session: requests.Session, url: str) -> list[float]:
     back = steps.send(
         "POST", "/oauth2/authorise/consent", 302, data=form, allow_redirects=False
     )
-    exchange = {
-        "grant_type": "authorization_code",
-        "code": code_from(back.headers["Location"]),
-        "redirect_uri": REDIRECT_URI,
-        **CREDENTIALS,
-    }
-    access = steps.send("POST", "/oauth2/token", 200, data=exchange).json()[
-        "access_token"
-    ]
+    exchange = code_form(code_from(back.headers["Location"]))
+    issued = steps.send("POST", "/oauth2/token", 200, data=exchange)
+    access = issued.json()["access_token"]
     steps.send("GET", "/oauth2/verify", 200, params={"access_token": access})
     steps.send(
         "GET", "/user/profile", 200, headers={"Authorization": f"Bearer {access}"}
@@ -134,17 +141,7 @@ def walk_bare(session: requests.Session, url: str) -> list[float]:
         data={**form, "decision": "approve"},
         allow_redirects=False,
     )
-    steps.send(
-        "POST",
-        "/oauth2/token",
-        200,
-        data={
-            "grant_type": "authorization_code",
-            "code": "c" * 32,
-            "redirect_uri": REDIRECT_URI,
-            **CREDENTIALS,
-        },
-    )
+    steps.send("POST", "/oauth2/token", 200, data=code_form("c" * 32))
     steps.send("GET", "/oauth2/verify", 200, params={"access_token": secret})
     steps.send(
         "GET", "/user/profile", 200, headers={"Authorization": f"Bearer {secret}"}
@@ -164,6 +161,7 @@ def run_flows(walk: Walk, url: str, flows: int, warmup: int = 0) -> list[list[fl
 
 
 def post_ok(session: requests.Session, url: str, data: dict[str, str]) -> None:
+    """POST a form; anything but 200 stops the benchmark."""
     response = session.post(url, data=data)
     if response.status_code != 200:
         raise RuntimeError(f"POST {url}: {response.status_code} {response.text[:200]}")
@@ -186,15 +184,7 @@ def refresh_form(session: requests.Session, server: ProviderServer) -> dict[str,
     assert server.provider.control is not None
     server.provider.control.arrange(times=None)
     code = issue_codes(session, server.url, 1)[0]
-    first = session.post(
-        server.url + "/oauth2/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            **CREDENTIALS,
-        },
-    )
+    first = session.post(server.url + "/oauth2/token", data=code_form(code))
     return {
         "grant_type": "refresh_token",
         "refresh_token": first.json()["refresh_token"],
@@ -246,22 +236,10 @@ def wsgi_call(
 def arranged_flow(provider: Provider) -> None:
     """Authorise (arranged), redeem the code and verify the token, in process."""
     _, headers, _ = wsgi_call(provider, "GET", "/oauth2/authorise", AUTHORISE)
-    status, _, body = wsgi_call(
-        provider,
-        "POST",
-        "/oauth2/token",
-        form={
-            "grant_type": "authorization_code",
-            "code": code_from(headers["Location"]),
-            "redirect_uri": REDIRECT_URI,
-            **CREDENTIALS,
-        },
-    )
-    access = json.loads(body)["access_token"]
-    status, _, body = wsgi_call(
-        provider, "GET", "/oauth2/verify", {"access_token": access}
-    )
+    code = code_from(headers["Location"])
+    status, _, body = wsgi_call(provider, "POST", "/oauth2/token", form=code_form(code))
+    if status.startswith("200"):
+        query = {"access_token": json.loads(body)["access_token"]}
+        status, _, body = wsgi_call(provider, "GET", "/oauth2/verify", query)
     if not status.startswith("200"):
-        raise RuntimeError(f"verify: {status} {body[:200]!r}")
-
-
+        raise RuntimeError(f"in-process flow: {status} {body[:200]!r}")

@@ -55,7 +55,6 @@ SERVE = [sys.executable, "-m", "mock_provider", "serve", "--port", "0"]
 BARE = [sys.executable, "-c", BARE_SCRIPT, TOKEN_BODY.decode()]
 
 
-
 # Figures and tables.
 
 
@@ -90,10 +89,10 @@ def print_table(
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
     rule = "  ".join("-" * w for w in widths)
     print(f"\n{title}\n{rule}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
     print(rule)
     for row in body:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def proc_status(pid: int | str = "self") -> dict[str, int]:
@@ -126,7 +125,7 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
-@Request.application  # type: ignore[arg-type]
+@Request.application
 def bare_app(request: Request) -> Response:
     """The baseline: whatever is asked, a constant token response."""
     return Response(TOKEN_BODY, mimetype="application/json")
@@ -165,7 +164,6 @@ def bare_server(app: Any = bare_app) -> Iterator[str]:
     server = make_server(
         "127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler
     )
-    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -192,13 +190,7 @@ def served_process(
     )
     try:
         url = _listening_url(process)
-        with new_session() as session:
-            while True:
-                try:
-                    if session.get(url + "/", timeout=2).status_code == 200:
-                        break
-                except requests.ConnectionError:
-                    time.sleep(0.001)
+        _poll_until_ok(url + "/", deadline=started + 30)
         yield process.pid, url, time.perf_counter() - started
     finally:
         process.terminate()
@@ -207,6 +199,20 @@ def served_process(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _poll_until_ok(url: str, deadline: float) -> None:
+    with requests.Session() as session:
+        session.trust_env = False
+        while time.perf_counter() < deadline:
+            try:
+                if session.get(url, timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.001)
+    raise RuntimeError(f"GET {url} gave no 200 in time")
 
 
 def _listening_url(process: subprocess.Popen[str]) -> str:
@@ -229,5 +235,3 @@ def child_envs(cache_dir: str) -> dict[str, dict[str, str]]:
     cached = {k: v for k, v in plain.items() if k != "PYTHONDONTWRITEBYTECODE"}
     cached["PYTHONPYCACHEPREFIX"] = cache_dir
     return {"as run here": plain, "bytecode cached": cached}
-
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import gc
 import json
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: make bench and mock_provider importable
+if str(ROOT) not in sys.path:  # run as a script: bench and mock_provider from here
     sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
@@ -32,10 +33,10 @@ from werkzeug.test import Client as TestClient  # noqa: E402
 from bench.flows import (  # noqa: E402
     AUTHORISE,
     CREDENTIALS,
-    REDIRECT_URI,
     STEPS,
     Walk,
     arranged_flow,
+    code_form,
     code_from,
     issue_codes,
     new_session,
@@ -146,8 +147,8 @@ def print_flow(result: dict[str, Any]) -> None:
         ]
     )
     print_table(
-        f"1. Full flow over HTTP: {result['flows']} flows, {result['requests']} requests "
-        "each side, one keep-alive requests.Session",
+        f"1. Full flow over HTTP: {result['flows']} flows, {result['requests']} "
+        "requests each side, one requests.Session per side",
         [
             "request",
             "ours med",
@@ -206,16 +207,7 @@ def token_workloads(
     codes: list[str] = []
 
     def exchange() -> None:
-        post_ok(
-            session,
-            token_url,
-            {
-                "grant_type": "authorization_code",
-                "code": codes.pop(),
-                "redirect_uri": REDIRECT_URI,
-                **CREDENTIALS,
-            },
-        )
+        post_ok(session, token_url, code_form(codes.pop()))
 
     return {
         "ours, refresh grant": Workload(lambda: post_ok(session, token_url, refresh)),
@@ -254,18 +246,11 @@ def token_in_process(n: int) -> dict[str, Any]:
     provider.control.arrange(times=None)
     client = TestClient(provider)
     back = client.get("/oauth2/authorise", query_string=AUTHORISE)
-    issued = client.post(
-        "/oauth2/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code_from(back.headers["Location"]),
-            "redirect_uri": REDIRECT_URI,
-            **CREDENTIALS,
-        },
-    )
+    code = code_from(back.headers["Location"])
+    issued = client.post("/oauth2/token", data=code_form(code))
     refresh = {
         "grant_type": "refresh_token",
-        "refresh_token": issued.json["refresh_token"],
+        "refresh_token": json.loads(issued.data)["refresh_token"],
         **CREDENTIALS,
     }
     bare = TestClient(bare_app)
@@ -297,7 +282,7 @@ def print_token(result: dict[str, Any]) -> None:
             ]
         )
     print_table(
-        "2. Token endpoint, one keep-alive client over HTTP (req/s: median of "
+        "2. Token endpoint, one client over HTTP (req/s: median of "
         f"{len(http['bare']['rounds'])} rounds)",
         ["workload", "req/s", "median", "p90", "vs bare", "target"],
         rows,
@@ -328,16 +313,16 @@ def cold_starts(command: list[str], env: dict[str, str], runs: int) -> dict[str,
 def bench_cold_start(runs: int, flows: int, warmup: int, fill: int) -> dict[str, Any]:
     """Seconds from spawn to the first 200; peak RSS after walking the flows."""
     result: dict[str, Any] = {
-        "pycache": os.environ.get("PYTHONDONTWRITEBYTECODE") is None
+        "dont_write_bytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
     }
     with tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache_dir:
         envs = child_envs(cache_dir)
         for mode, env in envs.items():
-            floor = [sys.executable, "-c", "pass"]
-            subprocess.run(floor, env=env, check=True)
-            result[f"python -c pass, {mode}"] = summarise(
-                time_calls(lambda: subprocess.run(floor, env=env, check=True), runs)
+            floor = functools.partial(
+                subprocess.run, [sys.executable, "-c", "pass"], env=env, check=True
             )
+            floor()
+            result[f"python -c pass, {mode}"] = summarise(time_calls(floor, runs))
         for name, command, walk in (
             ("ours", SERVE, walk_flow),
             ("bare", BARE, walk_bare),
@@ -671,9 +656,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     print(
         f"python {results['python']}, {results['cpus']} CPUs, load average "
-        f"{results['load_before'][0]:.2f} before the run. bare = a werkzeug app answering "
-        "every request with a constant token JSON, on the same threaded werkzeug server "
-        "with request logging off."
+        f"{results['load_before'][0]:.2f} before the run. bare = a werkzeug app "
+        "answering every request with a constant token JSON, on the same threaded "
+        "werkzeug server with request logging off."
     )
     if "flow" in only:
         results["flow"] = bench_flow(args.flows, args.warmup)

@@ -3,6 +3,7 @@ adapter object served in-process. Whatever it starts, it stops."""
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import os
@@ -24,6 +25,16 @@ from .profile import ClientProfile, ProfileError
 __all__ = ["ClientStartError", "RunningClient", "start_client"]
 
 log = logging.getLogger(__name__)
+
+# Processes still running when the interpreter exits (an interrupted run that
+# skipped fixture teardown) are stopped then.
+_RUNNING: set[ProcessClient] = set()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for client in list(_RUNNING):
+        client.stop()
 
 
 class ClientStartError(RuntimeError):
@@ -168,6 +179,7 @@ class ProcessClient:
                 f"{self.profile.path}: client.command: cannot run {self.argv[0]!r}: "
                 f"{exc.strerror}"
             ) from exc
+        _RUNNING.add(self)
         return self
 
     def exited(self) -> int | None:
@@ -177,6 +189,7 @@ class ProcessClient:
     def stop(self) -> None:
         """Stop the process group: SIGTERM, then SIGKILL after 5 s."""
         process, self.process = self.process, None
+        _RUNNING.discard(self)
         if process is None or process.poll() is not None:
             return
         for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):

@@ -6,6 +6,7 @@ tests (``pytest --pyargs conformance``) ask for its fixtures.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -115,10 +116,21 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STARTED] = time.time()
     path = config.getoption("ch_client", None)
     if path:
+        _interrupt_on_sigterm()
         try:
             config.stash[PROFILE] = load_profile(path)
         except ProfileError as exc:
             raise pytest.UsageError(f"conformance: {exc}") from exc
+
+
+def _interrupt_on_sigterm() -> None:
+    """Let SIGTERM stop the run like Ctrl-C, so started clients are stopped too."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+
+        def interrupt(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def pytest_collection_modifyitems(

@@ -114,7 +114,10 @@ class Provider:
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes]:
         request = Request(environ)
-        response = self.handle(request)
+        try:
+            response = self.handle(request)
+        finally:
+            request.close()  # uploaded files are spooled to temporary files
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:

@@ -26,6 +26,9 @@ class Request(_Request):
 
     def __init__(self, environ: dict[str, Any]) -> None:
         super().__init__(environ)
+        # werkzeug decodes the query string as strict UTF-8: raw bytes that are not
+        # UTF-8 (sent unencoded by a broken client) would make every handler fail.
+        self.query_string = self.query_string.decode("utf-8", "replace").encode()
         self.notes: dict[str, Any] = {}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.scenario import Scenario, param, state_entropy_bits
-from conformance.user_agent import query_value
+from conformance.user_agent import query_value, shorten_url
 
 
 @pytest.mark.requirements(
@@ -39,7 +39,7 @@ def test_sign_in_walking_the_pages(scenario: Scenario) -> None:
         and query_value(url, "client_id") == scenario.target.client_id
         and query_value(url, "redirect_uri") == scenario.client.redirect_uri
         and flow.callback_url is not None,
-        f"the client sent the browser to {url!r}"
+        f"the client sent the browser to {shorten_url(url)!r}"
         if url
         else "the client did not redirect to /oauth2/authorise",
         flow.steps[:2],

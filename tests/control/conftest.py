@@ -97,7 +97,7 @@ class App:
         password: str = "password",
         browser: requests.Session | None = None,
     ) -> requests.Response:
-        """Walk sign-in, one company's auth code and consent as a browser would.
+        """Walk sign-in, a company's auth code (if asked) and consent like a browser.
 
         Returns the consent page's answer: the redirect to the client.
         """
@@ -109,11 +109,12 @@ class App:
         journey = dict(
             re.findall(r'name="(journey|csrf_token)" value="([^"]+)"', page.text)
         )
-        steps = [
-            ("signin", {"email": email, "password": password}),
-            ("company-auth-code", {"auth_code": auth_code, "action": "continue"}),
-            ("consent", {"decision": "approve"}),
-        ]
+        steps = [("signin", {"email": email, "password": password})]
+        if "/company/" in scope:
+            steps.append(
+                ("company-auth-code", {"auth_code": auth_code, "action": "continue"})
+            )
+        steps.append(("consent", {"decision": "approve"}))
         for path, form in steps:
             page = browser.post(
                 f"{self.url}/oauth2/authorise/{path}",

@@ -1,4 +1,4 @@
-"""The fake's clock: read it, move it, and let codes and tokens expire without waiting."""
+"""The fake's clock: read it, move it, let codes and tokens expire without waiting."""
 
 from __future__ import annotations
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from mock_provider.testing import scope_for
+from mock_provider.testing import Callback, scope_for
 
 COMPANY = "00012345"
-COMPANY_CODE = "222222"
 
 
 def _authorise_page(ch_oauth, **params) -> requests.Response:
@@ -79,29 +78,18 @@ def test_added_user_can_be_arranged_by_email_or_id(ch_oauth, app, who):
     assert profile["forename"] == "Grace"
 
 
-def test_added_user_can_sign_in_on_the_page(ch_oauth):
+def test_added_user_can_sign_in_on_the_pages(ch_oauth, app):
     ch_oauth.control.add_user(
         user_id="user-added", email="added@example.com", password="added-password"
     )
-    page = _authorise_page(ch_oauth)
-    journey = page.text.split('name="journey" value="')[1].split('"')[0]
-    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
 
-    signed_in = requests.post(
-        f"{ch_oauth.url}/oauth2/authorise/signin",
-        data={
-            "journey": journey,
-            "csrf_token": csrf,
-            "email": "added@example.com",
-            "password": "added-password",
-        },
-        cookies=page.cookies,
-        allow_redirects=False,
-        timeout=10,
+    answer = app.walk_pages(
+        scope=scope_for(), email="added@example.com", password="added-password"
     )
 
-    assert signed_in.status_code == 200
-    assert "Signed in as added@example.com" in signed_in.text
+    callback = Callback.from_url(answer.headers["Location"])
+    tokens = ch_oauth.exchange(callback.code)
+    assert app.profile(tokens["access_token"]).json()["id"] == "user-added"
 
 
 def test_added_company_can_be_asked_for_with_its_auth_code(ch_oauth, app):
@@ -109,9 +97,7 @@ def test_added_company_can_be_asked_for_with_its_auth_code(ch_oauth, app):
         number="NI654321", name="NEW NORTHERN LIMITED", auth_code="XYZ789"
     )
 
-    tokens = app.tokens(
-        scope=scope_for("NI654321"), auth_codes={"NI654321": "XYZ789"}
-    )
+    tokens = app.tokens(scope=scope_for("NI654321"), auth_codes={"NI654321": "XYZ789"})
     verify = app.verify(tokens["access_token"]).json()
     filing = app.create_transaction(tokens["access_token"], "NI654321")
 
@@ -176,7 +162,7 @@ def test_revoked_user_tokens_are_refused(ch_oauth, app):
 # Arranging the next authorisation.
 
 
-def test_arranged_user_is_the_one_signed_in(ch_oauth, app):
+def test_arranged_user_is_the_one_signed_in(app):
     tokens = app.tokens(user="second@example.com")
 
     verify = app.verify(tokens["access_token"]).json()
@@ -235,15 +221,15 @@ def test_arrangement_covers_the_number_of_authorisations_asked(
     assert statuses == [302] * arranged + [200] * (4 - arranged)
 
 
-def test_arrangements_are_used_in_the_order_made(ch_oauth, app):
-    ch_oauth.control.arrange(user="second@example.com")
+def test_arrangements_are_used_in_the_order_made(ch_oauth):
     ch_oauth.control.arrange(decision="decline")
+    ch_oauth.control.arrange(decision="approve")
 
-    first = _authorise_page(ch_oauth)
-    second = _authorise_page(ch_oauth)
+    first = Callback.from_url(_authorise_page(ch_oauth).headers["Location"])
+    second = Callback.from_url(_authorise_page(ch_oauth).headers["Location"])
 
-    assert "code=" in first.headers["Location"]
-    assert "error=access_denied" in second.headers["Location"]
+    assert (first.error, first.code) == ("access_denied", None)
+    assert (second.error, second.code is not None) == (None, True)
 
 
 @pytest.mark.parametrize(
@@ -266,8 +252,8 @@ def test_arrange_refuses_a_wrong_value(ch_oauth, arguments, message):
 def test_pages_can_still_be_walked_when_nothing_is_arranged(ch_oauth, app):
     answer = app.walk_pages(scope=scope_for(COMPANY))
 
-    callback = answer.headers["Location"]
-    code = callback.split("code=")[1].split("&")[0]
-    tokens = ch_oauth.exchange(code)
+    callback = Callback.from_url(answer.headers["Location"])
+    tokens = ch_oauth.exchange(callback.code)
     assert answer.status_code == 302
+    assert callback.state == "state-from-test"
     assert app.verify(tokens["access_token"]).json()["scope"] == scope_for(COMPANY)

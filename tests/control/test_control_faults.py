@@ -1,4 +1,4 @@
-"""Every fault kind and response variant of ``faults.py``, on the endpoints it serves."""
+"""Every fault kind and response variant of ``faults.py``, on its endpoints."""
 
 from __future__ import annotations
 
@@ -151,11 +151,17 @@ def test_error_200_fault_answers_200_with_an_error_object(
     [
         (
             "verify",
-            {"error": "invalid_token", "error_description": "the access token has expired"},
+            {
+                "error": "invalid_token",
+                "error_description": "the access token has expired",
+            },
         ),
         (
             "profile",
-            {"error": "invalid_token", "error_description": "the access token has expired"},
+            {
+                "error": "invalid_token",
+                "error_description": "the access token has expired",
+            },
         ),
         ("api", {"error": "Invalid Authorization", "type": "ch:service"}),
     ],
@@ -343,7 +349,10 @@ def test_token_variant_waits_for_a_successful_response(ch_oauth, app):
 
 @pytest.mark.parametrize(
     ("options", "scope"),
-    [({}, "https://example.com/unrelated.read"), ({"scope": "other.read"}, "other.read")],
+    [
+        ({}, "https://example.com/unrelated.read"),
+        ({"scope": "other.read"}, "other.read"),
+    ],
     ids=["default-scope", "scope-given"],
 )
 def test_different_scope_variant_changes_what_verify_reports(
@@ -375,18 +384,22 @@ def test_expires_in_string_variant_on_verify_gives_a_string(ch_oauth, app):
 
 
 def test_every_fault_kind_is_one_this_module_exercises():
-    exercised = {
-        "status",
-        "html",
-        "truncated_json",
-        "invalid_json",
-        "error_200",
-        "expired",
-        "delay",
-        "drop",
+    responses = {"status", "html", "truncated_json", "invalid_json", "error_200"}
+    timing = {"expired", "delay", "drop"}
+    token_variants = {
+        "expires_in_string",
+        "token_type_lower",
+        "token_type_absent",
+        "no_refresh_token",
+        "rotate_refresh_token",
+        "scope_echoed",
+        "scope_omitted",
+        "scope_narrowed",
     }
+    verify_variants = {"expires_in_string", "different_scope"}
 
-    assert KINDS == exercised | VARIANTS
+    assert KINDS == responses | timing | token_variants | verify_variants
+    assert VARIANTS == token_variants | verify_variants
 
 
 INVALID = [
@@ -437,7 +450,13 @@ def test_invalid_fault_is_a_value_error_in_python(ch_oauth, spec, message):
         ({"endpoint": "token", "kind": "status", "colour": "red"}, "colour"),
         ({"kind": "status"}, "endpoint"),
     ],
-    ids=[*INVALID_IDS, "times-as-text", "status-as-text", "unknown-option", "no-endpoint"],
+    ids=[
+        *INVALID_IDS,
+        "times-as-text",
+        "status-as-text",
+        "unknown-option",
+        "no-endpoint",
+    ],
 )
 def test_invalid_fault_is_a_400_over_http(ch_oauth, spec, message):
     answer = requests.post(f"{ch_oauth.url}/_mock/faults", json=spec, timeout=10)

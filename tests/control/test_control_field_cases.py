@@ -14,9 +14,7 @@ COMPANY = "00012345"
 OTHER_COMPANY = "00099999"
 
 
-def test_token_response_without_scope_and_refresh_without_rotation_work_twice(
-    ch_oauth, app
-):
+def test_token_response_without_scope_and_refresh_without_rotation_work_twice(app):
     # No control call: this is the fake's default, as the spec documents it.
     tokens = app.tokens()
 
@@ -102,9 +100,7 @@ def test_client_credentials_by_basic_and_in_body_disagreeing_are_invalid_client(
     assert answer.headers["WWW-Authenticate"].startswith("Basic")
 
 
-def test_changed_company_auth_code_refuses_refresh_and_drops_the_scope(
-    ch_oauth, app
-):
+def test_changed_company_auth_code_refuses_refresh_and_drops_the_scope(ch_oauth, app):
     tokens = app.company_tokens(COMPANY)
 
     withdrawn = ch_oauth.control.set_auth_code(number=COMPANY, auth_code="654321")
@@ -119,7 +115,7 @@ def test_changed_company_auth_code_refuses_refresh_and_drops_the_scope(
     assert verify.json()["scope"] == scope_for()
 
 
-def test_transaction_for_a_company_outside_the_scope_is_refused(ch_oauth, app):
+def test_transaction_for_a_company_outside_the_scope_is_refused(app):
     access_token = app.company_tokens(COMPANY)["access_token"]
 
     answer = app.create_transaction(access_token, company_number=OTHER_COMPANY)

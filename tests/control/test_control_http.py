@@ -19,9 +19,7 @@ def _call(ch_oauth, method: str, operation: str, **kwargs) -> requests.Response:
 
 
 def _tokens(ch_oauth) -> dict:
-    return ch_oauth.exchange(
-        ch_oauth.authorise(scope=scope_for(COMPANY)).code
-    )
+    return ch_oauth.exchange(ch_oauth.authorise(scope=scope_for(COMPANY)).code)
 
 
 # One test per route; the last checks that the table below is the whole of _ROUTES.
@@ -269,7 +267,12 @@ def test_every_route_has_a_test_above():
         ("POST", "clock", {"json": {"seconds": -5}}, "the clock only moves forward"),
         ("POST", "clock", {"json": {"seconds": "soon"}}, "seconds must be a number"),
         ("GET", "journal", {"params": {"colour": "red"}}, "unexpected keyword"),
-        ("GET", "journal", {"params": {"since": "abc"}}, "since must be a whole number"),
+        (
+            "GET",
+            "journal",
+            {"params": {"since": "abc"}},
+            "since must be a whole number",
+        ),
         ("GET", "faults", {"params": {"endpoint": "token"}}, "unexpected keyword"),
         ("POST", "arrange", {"json": {"user": "nobody"}}, "no user with id or email"),
         ("POST", "arrange", {"json": {"user": 42}}, "no user with id or email 42"),

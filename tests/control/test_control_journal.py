@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
 import pytest
 import requests
 
-from mock_provider.testing import scope_for
+from mock_provider.testing import Callback, scope_for
 
 COMPANY = "00012345"
 REDACTED = re.compile(r"^.{0,6}…$")
@@ -88,7 +89,11 @@ def test_journal_records_a_json_body_and_a_refusal(ch_oauth, app):
 def test_journal_records_how_the_client_authenticated(ch_oauth, send, client_auth):
     requests.post(
         f"{ch_oauth.url}/oauth2/token",
-        params={"grant_type": "refresh_token", "refresh_token": "r", **send.get("params", {})},
+        params={
+            "grant_type": "refresh_token",
+            "refresh_token": "r",
+            **send.get("params", {}),
+        },
         data=send.get("data"),
         auth=send.get("auth"),
         timeout=10,
@@ -110,7 +115,7 @@ def _every_secret_exchange(ch_oauth, app) -> dict[str, str]:
         password="pass-Word-9876",
         browser=browser,
     )
-    code = consent.headers["Location"].split("code=")[1].split("&")[0]
+    code = Callback.from_url(consent.headers["Location"]).code
     tokens = requests.post(
         f"{ch_oauth.url}/oauth2/token",
         data={
@@ -162,42 +167,47 @@ def test_journal_never_holds_a_whole_secret(ch_oauth, app):
 def test_journal_cuts_each_secret_to_a_short_prefix(ch_oauth, app):
     secrets = _every_secret_exchange(ch_oauth, app)
 
-    by_endpoint = {e.endpoint: e for e in reversed(ch_oauth.journal())}
-    signin, consent = by_endpoint["signin"], by_endpoint["consent"]
+    signin = ch_oauth.journal("signin")[0]
+    consent = ch_oauth.journal("consent")[0]
     token = ch_oauth.journal("token")
     verify = ch_oauth.journal("verify")
+    basic = base64.b64encode(b"test-client-id:test-client-secret").decode()
+    checks = [
+        ("password", signin.form["password"][0], secrets["password"]),
+        ("Set-Cookie", signin.response_headers["Set-Cookie"], "ch_mock_session="),
+        ("Cookie", consent.headers["Cookie"], "ch_mock_"),
+        (
+            "Location code",
+            Callback.from_url(consent.response_headers["Location"]).code,
+            secrets["code"],
+        ),
+        ("code", token[0].form["code"][0], secrets["code"]),
+        ("client_secret", token[0].form["client_secret"][0], "test-client-secret"),
+        (
+            "access_token answered",
+            token[0].response_json()["access_token"],
+            secrets["access_token"],
+        ),
+        (
+            "refresh_token answered",
+            token[0].response_json()["refresh_token"],
+            secrets["refresh_token"],
+        ),
+        ("Basic", token[1].headers["Authorization"], f"Basic {basic}"),
+        ("refresh_token", token[1].query["refresh_token"][0], secrets["refresh_token"]),
+        ("access_token", verify[0].query["access_token"][0], secrets["access_token"]),
+        ("access-token", verify[1].form["access-token"][0], secrets["access_token"]),
+        (
+            "Bearer",
+            ch_oauth.journal("profile")[0].headers["Authorization"],
+            f"Bearer {secrets['access_token']}",
+        ),
+    ]
 
-    shown = {
-        "password": signin.form["password"][0],
-        "Cookie": consent.headers["Cookie"],
-        "Set-Cookie": signin.response_headers["Set-Cookie"],
-        "Location code": consent.response_headers["Location"]
-        .split("code=")[1]
-        .split("&")[0],
-        "code": token[0].form["code"][0],
-        "client_secret": token[0].form["client_secret"][0],
-        "access_token": token[0].response_json()["access_token"],
-        "refresh_token": token[0].response_json()["refresh_token"],
-        "refresh_token in query": token[1].query["refresh_token"][0],
-        "access_token in query": verify[0].query["access_token"][0],
-        "access-token in body": verify[1].form["access-token"][0],
-    }
-    originals = {
-        "Location code": secrets["code"],
-        "refresh_token in query": secrets["refresh_token"],
-        "access_token in query": secrets["access_token"],
-        "access-token in body": secrets["access_token"],
-    }
-    for what, value in shown.items():
-        assert REDACTED.match(value), (what, value)
-        if what in ("Cookie", "Set-Cookie"):
-            assert value.startswith("ch_moc"), what
-            continue
-        assert originals.get(what, secrets.get(what, "")).startswith(value[:-1]), what
-    for entry in [token[1], *ch_oauth.journal("profile"), *ch_oauth.journal("api")]:
-        scheme, _, rest = entry.headers["Authorization"].partition(" ")
-        assert scheme in ("Basic", "Bearer")
-        assert REDACTED.match(rest), entry.headers["Authorization"]
+    for what, shown, original in checks:
+        value = shown.removeprefix("Basic ").removeprefix("Bearer ")
+        assert REDACTED.match(value), (what, shown)
+        assert original.startswith(shown[:-1]), (what, shown)
 
 
 def test_journal_redacts_secrets_sent_to_the_control_plane(ch_oauth):
@@ -274,7 +284,8 @@ def test_wait_for_returns_as_soon_as_the_request_arrived(ch_oauth, app):
 def test_wait_for_fails_with_the_journal_when_nothing_came(ch_oauth, app):
     app.verify("a-token")
 
-    with pytest.raises(AssertionError, match=r"expected 1 request\(s\) to token") as info:
+    expected = r"expected 1 request\(s\) to token"
+    with pytest.raises(AssertionError, match=expected) as info:
         ch_oauth.wait_for("token", timeout=0.05)
 
     assert "GET /oauth2/verify" in str(info.value)

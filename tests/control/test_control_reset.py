@@ -1,4 +1,4 @@
-"""Reset: back to the configured data, with no tokens, faults, journal or clock offset."""
+"""Reset: back to the configured data; no tokens, faults, journal or clock offset."""
 
 from __future__ import annotations
 

@@ -100,20 +100,30 @@ def test_marker_fields_set_provider_config(pytester):
         """
         import pytest
 
-        @pytest.mark.ch_oauth(access_token_lifetime=60, expires_in_as_string=True)
+        SHORT = pytest.mark.ch_oauth(
+            access_token_lifetime=60, expires_in_as_string=True
+        )
+        URLS = []
+
+        @SHORT
         def test_short_tokens(ch_oauth):
+            URLS.append(ch_oauth.url)
             tokens = ch_oauth.exchange(ch_oauth.authorise().code)
             assert tokens["expires_in"] == "60"
 
-        @pytest.mark.ch_oauth(access_token_lifetime=60, expires_in_as_string=True)
-        def test_same_config_shares_the_server(ch_oauth, request):
-            assert ch_oauth.provider.config.access_token_lifetime == 60
+        def test_default_config_has_its_own_server(ch_oauth):
+            URLS.append(ch_oauth.url)
+            assert ch_oauth.exchange(ch_oauth.authorise().code)["expires_in"] == 3600
+
+        @SHORT
+        def test_same_config_shares_the_server(ch_oauth):
+            assert ch_oauth.url == URLS[0] != URLS[1]
         """
     )
 
     result = pytester.runpytest(*QUIET)
 
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
 
 
 DATA = """\

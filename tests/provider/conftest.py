@@ -1,8 +1,9 @@
 """Fixtures for the provider's own tests: an in-process provider with a still clock.
 
 Most tests talk to the WSGI application through werkzeug's test client, which is
-fast and needs no socket. The few that need real HTTP use the session's
-:class:`~mock_provider.ProviderServer`, reset before each test.
+fast and needs no socket; the provider is built once and reset before each test.
+The few that need real HTTP use the session's :class:`~mock_provider.ProviderServer`,
+reset alike.
 """
 
 from __future__ import annotations
@@ -17,24 +18,25 @@ from provider_support import START, Flow
 from mock_provider import Clock, Provider, ProviderConfig, ProviderServer
 
 
-@pytest.fixture
-def clock() -> Clock:
-    """A clock standing still until a test moves it."""
-    return Clock(start=START)
+@pytest.fixture(scope="session")
+def shared_provider() -> Provider:
+    """One provider with the default configuration, shared by the session's tests."""
+    return Provider(ProviderConfig(), clock=Clock(start=START))
 
 
 @pytest.fixture
-def config() -> ProviderConfig:
-    """The default configuration; tests override it with ``dataclasses.replace``."""
-    return ProviderConfig()
+def provider(shared_provider: Provider) -> Iterator[Provider]:
+    """The shared provider, reset for this test; fails it if a handler raised."""
+    assert shared_provider.control is not None
+    shared_provider.control.reset()
+    yield shared_provider
+    assert shared_provider.take_errors() == []
 
 
 @pytest.fixture
-def provider(config: ProviderConfig, clock: Clock) -> Iterator[Provider]:
-    """A provider with the default data; fails the test if a handler raised."""
-    provider = Provider(config, clock=clock)
-    yield provider
-    assert provider.take_errors() == []
+def clock(provider: Provider) -> Clock:
+    """The provider's clock: it stands still until a test moves it."""
+    return provider.clock
 
 
 @pytest.fixture
@@ -44,13 +46,18 @@ def flow(provider: Provider) -> Flow:
 
 
 @pytest.fixture
-def make_flow(clock: Clock) -> Iterator[Callable[..., Flow]]:
-    """Return a factory of flows for providers configured otherwise."""
+def make_flow() -> Iterator[Callable[..., Flow]]:
+    """Return a factory of flows for providers configured otherwise.
+
+    Each provider gets its own still clock; the factory takes a whole
+    configuration, field changes, or both.
+    """
     made: list[Provider] = []
 
     def make(config: ProviderConfig | None = None, **changes: Any) -> Flow:
         provider = Provider(
-            dataclasses.replace(config or ProviderConfig(), **changes), clock=clock
+            dataclasses.replace(config or ProviderConfig(), **changes),
+            clock=Clock(start=START),
         )
         made.append(provider)
         return Flow(provider)

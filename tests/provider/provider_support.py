@@ -145,7 +145,10 @@ class Flow:
         return self.http.get("/oauth2/authorise?" + urlencode(given))
 
     def code(
-        self, scope: str | None = PROFILE_SCOPE, user: str | None = None, **params: str | None
+        self,
+        scope: str | None = PROFILE_SCOPE,
+        user: str | None = None,
+        **params: str | None,
     ) -> str:
         """Arrange an approval by ``user`` and return the code the redirect carries."""
         self.control.arrange(user=user)
@@ -182,4 +185,6 @@ class Flow:
 
     def verify(self, access_token: str) -> TestResponse:
         """GET /oauth2/verify for a token."""
-        return self.http.get("/oauth2/verify", query_string={"access_token": access_token})
+        return self.http.get(
+            "/oauth2/verify", query_string={"access_token": access_token}
+        )

@@ -9,12 +9,16 @@ from provider_support import COMPANY, ROA, Flow
 
 from mock_provider.scopes import PROFILE_SCOPE
 
-INSOLVENCY = "https://api.company-information.service.gov.uk/company/*/insolvency.write-full"
+INSOLVENCY = (
+    "https://api.company-information.service.gov.uk/company/*/insolvency.write-full"
+)
 EMPTY = {"error": "Empty Authorization header", "type": "ch:service"}
 INVALID = {"error": "Invalid Authorization", "type": "ch:service"}
 
 
-def _bearer(flow: Flow, scope: str = ROA.format(COMPANY), **params: str) -> dict[str, str]:
+def _bearer(
+    flow: Flow, scope: str = ROA.format(COMPANY), **params: str
+) -> dict[str, str]:
     token = flow.exchange(flow.code(scope, **params)).get_json()["access_token"]
     return {"Authorization": f"Bearer {token}"}
 
@@ -25,7 +29,11 @@ def test_transaction_created_for_company_in_scope(flow: Flow) -> None:
     response = flow.http.post(
         "/transactions",
         headers=headers,
-        json={"company_number": COMPANY, "description": "ROA change", "reference": "r1"},
+        json={
+            "company_number": COMPANY,
+            "description": "ROA change",
+            "reference": "r1",
+        },
     )
 
     assert response.status_code == 201
@@ -204,7 +212,10 @@ def test_transaction_unknown_id_gets_404(flow: Flow) -> None:
     response = flow.http.get("/transactions/000000-000000-000000", headers=headers)
 
     assert response.status_code == 404
-    assert response.get_json() == {"error": "transaction not found", "type": "ch:service"}
+    assert response.get_json() == {
+        "error": "transaction not found",
+        "type": "ch:service",
+    }
 
 
 def test_transaction_scope_lost_when_auth_code_changes(flow: Flow) -> None:

@@ -1,4 +1,4 @@
-"""``GET /oauth2/authorise``: validation, error redirects and where the journey starts."""
+"""``GET /oauth2/authorise``: validation, error redirects, where the journey starts."""
 
 from __future__ import annotations
 
@@ -19,11 +19,13 @@ from mock_provider import ProviderConfig
 from mock_provider.authorise import BROWSER_COOKIE, SESSION_COOKIE
 from mock_provider.scopes import PROFILE_SCOPE
 
-INSOLVENCY = "https://api.company-information.service.gov.uk/company/*/insolvency.write-full"
-PSC_API = "https://api.company-information.service.gov.uk/psc-discrepancy-reports.write-full"
-PSC_IDENTITY = (
-    "https://identity.company-information.service.gov.uk/psc-discrepancy-reports.write-full"
+INSOLVENCY = (
+    "https://api.company-information.service.gov.uk/company/*/insolvency.write-full"
 )
+PSC_API = (
+    "https://api.company-information.service.gov.uk/psc-discrepancy-reports.write-full"
+)
+PSC_IDENTITY = "https://identity.company-information.service.gov.uk/psc-discrepancy-reports.write-full"
 
 
 @pytest.mark.parametrize(

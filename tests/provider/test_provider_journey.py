@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from provider_support import COMPANY, COMPANY_CODE, ROA, Flow, Page, parse_page, query_of
+from provider_support import (
+    COMPANY,
+    COMPANY_CODE,
+    ROA,
+    Flow,
+    Page,
+    parse_page,
+    query_of,
+)
 from werkzeug.test import TestResponse
 
 from mock_provider.authorise import BROWSER_COOKIE
@@ -18,7 +26,9 @@ def _page(response: TestResponse) -> Page:
     return parse_page(response.get_data(as_text=True))
 
 
-def _post(flow: Flow, page: Page, button: str | None = None, **values: str) -> TestResponse:
+def _post(
+    flow: Flow, page: Page, button: str | None = None, **values: str
+) -> TestResponse:
     return flow.http.post(page.form.action, data=page.submit(button, **values))
 
 
@@ -135,7 +145,9 @@ def test_company_code_wrong_reprompts_with_error(flow: Flow) -> None:
 
     assert again.form.action == "/oauth2/authorise/company-auth-code"
     assert "error-summary" in again.classes
-    assert "The authentication code is not correct. You have 2 more tries." in again.text
+    assert (
+        "The authentication code is not correct. You have 2 more tries." in again.text
+    )
 
 
 def test_company_code_wrong_three_times_redirects_access_denied(flow: Flow) -> None:

@@ -19,7 +19,9 @@ def _page(response: TestResponse) -> Page:
     return parse_page(response.get_data(as_text=True))
 
 
-def _post(flow: Flow, page: Page, button: str | None = None, **values: str) -> TestResponse:
+def _post(
+    flow: Flow, page: Page, button: str | None = None, **values: str
+) -> TestResponse:
     return flow.http.post(page.form.action, data=page.submit(button, **values))
 
 
@@ -52,9 +54,7 @@ def _assert_escaped(response: TestResponse) -> None:
 def _walk(flow: Flow) -> list[TestResponse]:
     scope = f"{PROFILE_SCOPE} {ROA.format(EVIL_NUMBER)}"
     signin = flow.authorise(client_id="evil", scope=scope, hint=EVIL)
-    code = _post(
-        flow, _page(signin), email="<b>evil</b>@example.com", password="pw"
-    )
+    code = _post(flow, _page(signin), email="<b>evil</b>@example.com", password="pw")
     wrong = _post(flow, _page(code), "continue", auth_code=EVIL)
     consent = _post(flow, _page(wrong), "continue", auth_code="111111")
     return [signin, code, wrong, consent]

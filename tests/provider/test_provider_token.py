@@ -190,7 +190,11 @@ def test_token_basic_credentials_form_encoded_accepted(flow: Flow) -> None:
         (None, {"client_id": "nobody", "client_secret": "x"}, False),
         (None, {"client_id": CLIENT_ID}, False),
         (None, {}, False),
-        (None, {"client_id": "live-client-id", "client_secret": "live-client-secret"}, False),
+        (
+            None,
+            {"client_id": "live-client-id", "client_secret": "live-client-secret"},
+            False,
+        ),
     ],
     ids=[
         "basic-body-id-disagree",

@@ -13,7 +13,9 @@ from mock_provider.scopes import PROFILE_SCOPE
 Send = Callable[[Client, str, str], TestResponse]
 
 
-def _query(http: Client, path: str, token: str, name: str = "access_token") -> TestResponse:
+def _query(
+    http: Client, path: str, token: str, name: str = "access_token"
+) -> TestResponse:
     return http.get(path, query_string={name: token})
 
 
@@ -43,9 +45,7 @@ def _query(http: Client, path: str, token: str, name: str = "access_token") -> T
     ],
 )
 @pytest.mark.parametrize("path", ["/oauth2/verify", "/oauth/verify"])
-def test_verify_reads_token_from_every_place(
-    flow: Flow, send: Send, path: str
-) -> None:
+def test_verify_reads_token_from_every_place(flow: Flow, send: Send, path: str) -> None:
     token = flow.tokens()["access_token"]
 
     response = send(flow.http, path, token)
@@ -85,7 +85,9 @@ def test_verify_scope_space_separated(flow: Flow) -> None:
         lambda http: http.post("/oauth2/verify"),
         lambda http: http.get("/oauth2/verify", query_string={"access_token": ""}),
         lambda http: http.get("/oauth2/verify", headers={"Authorization": "Bearer "}),
-        lambda http: http.get("/oauth2/verify", headers={"Authorization": "Basic eDp5"}),
+        lambda http: http.get(
+            "/oauth2/verify", headers={"Authorization": "Basic eDp5"}
+        ),
     ],
     ids=["get-nothing", "post-nothing", "empty", "empty-bearer", "basic-header"],
 )
@@ -154,7 +156,9 @@ def test_profile_id_matches_verify_user_id(flow: Flow) -> None:
     code = flow.code(user="second@example.com")
     token = flow.exchange(code).get_json()["access_token"]
 
-    profile = flow.http.get("/user/profile", headers={"Authorization": f"Bearer {token}"})
+    profile = flow.http.get(
+        "/user/profile", headers={"Authorization": f"Bearer {token}"}
+    )
 
     assert profile.get_json()["id"] == "user-0002"
     assert flow.verify(token).get_json()["user_id"] == "user-0002"

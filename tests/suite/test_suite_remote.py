@@ -1,0 +1,120 @@
+"""Remote targets: the fake with its control plane off stands in for a provider the
+suite can neither arrange nor observe, reached by URL or as the sandbox."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from suite_support import example_document, run_suite, write_profile
+
+from conformance.drivers import free_port
+from conformance.requirements import CATALOGUE
+from mock_provider import Client, ProviderConfig, ProviderServer, default_data
+
+# What the suite can judge from the browser alone, and the check every scenario makes.
+SEEN_FROM_THE_BROWSER = {
+    "authorise-request",
+    "state-present",
+    "state-unguessable",
+    "state-unique",
+    "secret-not-in-url",
+    "signed-in",
+    "callback-error-handled",
+    "no-server-error",
+}
+NEEDS_CONTROL = set(CATALOGUE) - SEEN_FROM_THE_BROWSER
+USAGE_ERROR_REASON = (
+    "a usage error raised in the session fixture becomes an error in every test "
+    "(exit status 1) instead of stopping the run (exit status 4)"
+)
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A provider without a control plane, and a profile for a client it knows."""
+
+    url: str
+    profile: Path
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Iterator[Remote]:
+    """The fake, control plane off, with the reference client registered on a port."""
+    port = free_port()
+    client = Client(
+        client_id="registered-elsewhere",
+        client_secret="remote-" + secrets.token_urlsafe(18),
+        name="Reference client on a remote target",
+        redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+    )
+    data = default_data()
+    data = dataclasses.replace(data, clients=(*data.clients, client))
+    document = example_document("reference")
+    document["client"].update(
+        port=port, client_id=client.client_id, client_secret=client.client_secret
+    )
+    profile = write_profile(tmp_path / "profile.toml", document)
+    with ProviderServer(ProviderConfig(data=data, control=False)) as server:
+        yield Remote(server.url, profile)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param(["--target", "{url}"], id="url"),
+        pytest.param(
+            ["--target", "sandbox", "--identity-url", "{url}", "--api-url", "{url}",
+             "--person", "auto"],
+            id="sandbox",
+        ),  # fmt: skip
+    ],
+)
+def test_remote_target_judges_what_the_browser_sees_and_skips_the_rest(
+    tmp_path: Path, remote: Remote, target: list[str]
+) -> None:
+    options = [option.format(url=remote.url) for option in target]
+
+    run = run_suite(tmp_path / "run", "--client", remote.profile, *options)
+
+    assert run.returncode == pytest.ExitCode.OK, run.output
+    verdicts = run.verdicts()
+    assert {rid for rid in SEEN_FROM_THE_BROWSER if verdicts[rid] != "pass"} == set()
+    assert {rid for rid in NEEDS_CONTROL if verdicts[rid] != "skip"} == set()
+    skips = [
+        check["detail"]
+        for rid in NEEDS_CONTROL
+        for check in run.requirement(rid)["checks"]
+    ]
+    assert [reason for reason in skips if "control plane" not in reason] == []
+    assert run.results["target"] == options[1]
+
+
+@pytest.mark.xfail(strict=True, reason=USAGE_ERROR_REASON)
+def test_unknown_target_is_a_usage_error(tmp_path: Path) -> None:
+    profile = write_profile(tmp_path / "profile.toml", example_document("reference"))
+
+    run = run_suite(tmp_path / "run", "--client", profile, "--target", "nonsense")
+
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "--target: expected fake, sandbox or a URL, got 'nonsense'" in run.output
+    assert "Traceback" not in run.output
+
+
+@pytest.mark.xfail(strict=True, reason=USAGE_ERROR_REASON)
+def test_remote_target_without_credentials_is_a_usage_error(tmp_path: Path) -> None:
+    profile = write_profile(tmp_path / "profile.toml", example_document("reference"))
+
+    run = run_suite(
+        tmp_path / "run", "--client", profile, "--target", "http://127.0.0.1:9"
+    )
+
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR
+    assert f"{profile}: client.client_id and client.client_secret: expected" in (
+        run.output
+    )
+    assert "Traceback" not in run.output
