@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pytest
@@ -239,7 +240,7 @@ def test_authorise_unknown_parameters_ignored_and_recorded(flow: Flow) -> None:
     ids=["absent", "empty", "given"],
 )
 def test_authorise_strict_config_requires_state(
-    make_flow, state: str | None, expected: str | None
+    make_flow: Callable[..., Flow], state: str | None, expected: str | None
 ) -> None:
     strict = make_flow(ProviderConfig().strict())
     strict.control.arrange()
@@ -259,7 +260,9 @@ def test_authorise_lenient_config_allows_missing_state(flow: Flow) -> None:
     assert "state" not in query
 
 
-def test_authorise_live_realm_knows_live_clients_only(make_flow) -> None:
+def test_authorise_live_realm_knows_live_clients_only(
+    make_flow: Callable[..., Flow],
+) -> None:
     live = make_flow(realm="live")
     live.control.arrange()
 

@@ -25,15 +25,17 @@ from provider_support import (
     ROA,
     START,
     Flow,
+    parse_page,
 )
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from mock_provider import Clock, Provider, ProviderConfig
+from mock_provider.authorise import BROWSER_COOKIE, SESSION_COOKIE
 from mock_provider.scopes import PROFILE_SCOPE
 
 FUZZ = settings(
-    max_examples=150,
+    max_examples=120,
     derandomize=True,
     database=None,
     deadline=None,
@@ -54,6 +56,8 @@ PATHS = [
     "/user/profile",
     "/transactions",
     "/transactions/000000-000000-000000",
+    "/oauth2//token",
+    "/transactions//x",
     "/nowhere",
 ]
 NAMES = [
@@ -112,6 +116,7 @@ class Target:
 
     provider: Provider
     values: list[str]
+    cookie: str
 
 
 @pytest.fixture(scope="module")
@@ -122,10 +127,17 @@ def target() -> Target:
     values = [flow.code(), flow.code(f"{PROFILE_SCOPE} {ROA.format(COMPANY)}")]
     tokens = flow.tokens(ROA.format(COMPANY))
     values += [tokens["access_token"], tokens["refresh_token"]]
-    page = flow.authorise().get_data(as_text=True)
-    values += re.findall(r'name="(?:journey|csrf_token)" value="([^"]+)"', page)
-    values += [c.value for c in flow.http._cookies.values()]
-    return Target(provider, FIXED_VALUES + values)
+    signin = parse_page(
+        flow.authorise(scope=ROA.format(COMPANY)).get_data(as_text=True)
+    )
+    fields = signin.submit(email="demo@example.com", password="password")
+    flow.http.post(signin.form.action, data=fields)
+    consent = parse_page(flow.authorise().get_data(as_text=True))
+    for page in (signin, consent):
+        values += [page.form.fields["journey"], page.form.fields["csrf_token"]]
+    cookies = [flow.http.get_cookie(n) for n in (BROWSER_COOKIE, SESSION_COOKIE)]
+    cookie = "; ".join(f"{c.key}={c.value}" for c in cookies if c is not None)
+    return Target(provider, FIXED_VALUES + values, cookie)
 
 
 # Pieces of requests.
@@ -238,7 +250,10 @@ def _authorization(values: st.SearchStrategy[str]) -> st.SearchStrategy[str | No
     )
     return st.one_of(
         st.none(),
-        st.just(f"Basic {base64.b64encode(f'{CLIENT_ID}:{CLIENT_SECRET}'.encode())}"),
+        st.just(
+            "Basic "
+            + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        ),
         pair.map(lambda b: f"Basic {b}"),
         st.binary(max_size=30).map(lambda b: "Basic " + base64.b64encode(b).decode()),
         printable.map(lambda t: f"Basic {t}"),
@@ -261,8 +276,8 @@ class RawRequest:
     content_length: int | None
 
 
-def _requests(values: list[str]) -> st.SearchStrategy[RawRequest]:
-    good = st.sampled_from(values)
+def _requests(target: Target) -> st.SearchStrategy[RawRequest]:
+    good = st.sampled_from(target.values)
     method = st.sampled_from(
         ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     ) | st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=8)
@@ -278,7 +293,8 @@ def _requests(values: list[str]) -> st.SearchStrategy[RawRequest]:
         | st.text(max_size=100).map(lambda t: t.encode().decode("latin-1")),
         _body(good),
         _authorization(good),
-        st.none() | st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E)),
+        st.sampled_from([None, target.cookie])
+        | st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E)),
         st.sampled_from([None, None, None, 0, 10, 10**9]),
     )
 
@@ -357,7 +373,7 @@ def _check(
 def test_fuzz_no_request_gets_5xx_or_bad_error_body(
     target: Target, data: st.DataObject
 ) -> None:
-    request = data.draw(_requests(target.values), label="request")
+    request = data.draw(_requests(target), label="request")
 
     response = _send(target.provider, request)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from provider_support import (
     COMPANY,
@@ -164,7 +166,7 @@ def test_company_code_wrong_three_times_redirects_access_denied(flow: Flow) -> N
     assert query["state"] == "state-123"
 
 
-def test_company_code_attempts_configurable(make_flow) -> None:
+def test_company_code_attempts_configurable(make_flow: Callable[..., Flow]) -> None:
     flow = make_flow(max_auth_code_attempts=1)
     page = _signed_in(flow, ROA.format(COMPANY))
 

@@ -64,7 +64,9 @@ def test_token_served_at_both_spellings_by_default(flow: Flow, path: str) -> Non
 
 
 @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/verify"])
-def test_token_aliases_off_when_strict(make_flow, path: str) -> None:
+def test_token_aliases_off_when_strict(
+    make_flow: Callable[..., Flow], path: str
+) -> None:
     strict = make_flow(ProviderConfig().strict())
 
     response = strict.http.post(path, data={"grant_type": "refresh_token"})
@@ -498,7 +500,9 @@ def test_token_refresh_is_not_a_code(flow: Flow) -> None:
     _assert_error(response, "invalid_grant")
 
 
-def test_token_expires_in_string_when_configured(make_flow) -> None:
+def test_token_expires_in_string_when_configured(
+    make_flow: Callable[..., Flow],
+) -> None:
     flow = make_flow(expires_in_as_string=True)
     body = flow.tokens()
 
@@ -509,7 +513,7 @@ def test_token_expires_in_string_when_configured(make_flow) -> None:
     assert flow.verify(body["access_token"]).get_json()["expires_in"] == "3600"
 
 
-def test_token_lifetime_follows_config(make_flow) -> None:
+def test_token_lifetime_follows_config(make_flow: Callable[..., Flow]) -> None:
     flow = make_flow(access_token_lifetime=60)
 
     body = flow.tokens()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from suite_support import (
     is_running,
     read_pid,
     run_suite,
+    start_suite,
 )
 
 
@@ -55,3 +57,19 @@ def pidfile(tmp_path: Path) -> Iterator[Path]:
     pid = read_pid(path)
     if pid is not None and is_running(pid):
         os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def suite_in_background() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Return :func:`start_suite`; a run the test leaves going is killed after it."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(folder: Path, *args: str | Path) -> subprocess.Popen[bytes]:
+        started.append(start_suite(folder, *args))
+        return started[-1]
+
+    yield start
+    for suite in started:
+        if suite.poll() is None:
+            suite.kill()
+            suite.wait()

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-import requests
-
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-# Hypothesis's plugin is no part of the suite and takes seconds to import.
 SUITE = ("-m", "pytest", "--pyargs", "conformance", "-p", "no:cacheprovider")
+# Hypothesis's plugin is no part of the suite and takes seconds to import.
 QUIET = ("-p", "no:hypothesispytest")
 RUN_TIMEOUT = 180.0
+# The plugin's exit status when the client under test cannot be started.
+CLIENT_START_FAILED = 3
 
 # A stand-in for a client command: records its process id, then becomes the client.
 # The suite starts the client in a session of its own, so a client the suite forgets
@@ -152,9 +152,11 @@ def start_suite(folder: Path, *args: str | Path) -> subprocess.Popen[bytes]:
         )
 
 
-def interrupt(suite: subprocess.Popen[bytes], folder: Path) -> SuiteRun:
-    """Press Ctrl-C in the running suite and wait for it to finish."""
-    suite.send_signal(signal.SIGINT)
+def interrupt(
+    suite: subprocess.Popen[bytes], folder: Path, how: int = signal.SIGINT
+) -> SuiteRun:
+    """Signal the running suite (Ctrl-C by default) and wait for it to finish."""
+    suite.send_signal(how)
     suite.wait(RUN_TIMEOUT)
     output = (folder / "output.txt").read_text(encoding="utf-8", errors="replace")
     return SuiteRun(suite.returncode, output, "", folder)
@@ -175,14 +177,6 @@ def wait_until(
 def printed(folder: Path, text: str) -> bool:
     """Whether a suite started in ``folder`` has printed ``text`` so far."""
     return text in (folder / "output.txt").read_text(errors="replace")
-
-
-def answers(url: str) -> bool:
-    """Whether something answers a GET at ``url``."""
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def read_pid(pidfile: Path) -> int | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from suite_support import run_suite, write_profile
+from suite_support import CLIENT_START_FAILED, run_suite, write_profile
 
 from conformance.adapter import AdapterClient
 
@@ -56,7 +56,9 @@ class LateExchange:
             raise Refused("the state does not match")
         if "code" not in query:
             raise Refused("no code")
-        threading.Thread(target=self._exchange, args=(query["code"],)).start()
+        threading.Thread(
+            target=self._exchange, args=(query["code"],), daemon=True
+        ).start()
         return "demo@example.com"
 
     def _exchange(self, code):
@@ -92,18 +94,18 @@ class UncheckedState(LateExchange):
     delay = 0.1
     check_state = False
 '''
-HOLLOW_ADAPTER = '''\
+HOLLOW_ADAPTER = """\
 class Hollow:
     def configure(self, settings):
         pass
-'''
+"""
 
 
-def _adapter_profile(tmp_path: Path, adapter: str) -> Path:
-    (tmp_path / "background_adapters.py").write_text(BACKGROUND_ADAPTERS)
-    (tmp_path / "hollow_adapter.py").write_text(HOLLOW_ADAPTER)
+def _adapter_profile(tmp_path: Path, module: str, source: str, name: str) -> Path:
+    """A profile for the adapter class ``name``, defined in ``source``."""
+    (tmp_path / f"{module}.py").write_text(source, encoding="utf-8")
     document = {
-        "client": {"adapter": adapter},
+        "client": {"adapter": f"{module}:{name}"},
         "success": {"path": "/me", "text": "Signed in as"},
     }
     return write_profile(tmp_path / "profile.toml", document)
@@ -119,7 +121,9 @@ def _adapter_profile(tmp_path: Path, adapter: str) -> Path:
 def test_background_token_request_counts_within_the_grace(
     tmp_path: Path, grace: str, verdict: str, returncode: int
 ) -> None:
-    profile = _adapter_profile(tmp_path, "background_adapters:LateExchange")
+    profile = _adapter_profile(
+        tmp_path, "background_adapters", BACKGROUND_ADAPTERS, "LateExchange"
+    )
 
     run = run_suite(
         tmp_path / "run", "--client", profile, "--grace", grace, "-k", "walking"
@@ -133,7 +137,9 @@ def test_background_token_request_counts_within_the_grace(
 def test_background_exchange_after_a_tampered_state_is_caught_within_the_grace(
     tmp_path: Path,
 ) -> None:
-    profile = _adapter_profile(tmp_path, "background_adapters:UncheckedState")
+    profile = _adapter_profile(
+        tmp_path, "background_adapters", BACKGROUND_ADAPTERS, "UncheckedState"
+    )
 
     run = run_suite(
         tmp_path / "run", "--client", profile, "--grace", "0.5", "-k", "bad_state"
@@ -167,9 +173,9 @@ def test_adapter_without_the_methods_is_refused() -> None:
 def test_adapter_without_the_methods_stops_the_run_with_the_reason(
     tmp_path: Path,
 ) -> None:
-    profile = _adapter_profile(tmp_path, "hollow_adapter:Hollow")
+    profile = _adapter_profile(tmp_path, "hollow_adapter", HOLLOW_ADAPTER, "Hollow")
 
     run = run_suite(tmp_path / "run", "--client", profile)
 
-    assert run.returncode == 3
+    assert run.returncode == CLIENT_START_FAILED
     assert run.output.count("Hollow lacks the ClientAdapter methods") == 1

@@ -48,6 +48,8 @@ def test_conforming_client_passes_every_requirement_on_the_fake(
     run = example_run(name)
 
     assert run.returncode == pytest.ExitCode.OK, run.output
-    not_passed = {rid: v for rid, v in run.verdicts().items() if v not in ("pass", "info")}
+    not_passed = {
+        rid: v for rid, v in run.verdicts().items() if v not in ("pass", "info")
+    }
     assert not_passed == {}
     assert "Known for this client" not in run.report_md

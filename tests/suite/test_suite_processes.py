@@ -3,10 +3,14 @@ that cannot start stops the run with a message saying why."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from suite_support import (
+    CLIENT_START_FAILED,
     example_document,
     interrupt,
     is_running,
@@ -14,26 +18,17 @@ from suite_support import (
     read_pid,
     recording_pid,
     run_suite,
-    start_suite,
     wait_until,
     write_profile,
 )
 
 NEVER_READY = ["-c", "import time; time.sleep(120)"]
-# The plugin's exit status when the client cannot be started.
-CLIENT_START_FAILED = 3
 
 
-def _profile(
-    tmp_path: Path,
-    example: str,
-    recorder: Path,
-    pidfile: Path,
-    **client: object,
-) -> Path:
+def _profile(tmp_path: Path, example: str, recorder: Path, pidfile: Path) -> Path:
+    """An example's profile, its client started through the pid recorder."""
     document = example_document(example)
     recording_pid(document, recorder, pidfile)
-    document["client"].update(client)
     return write_profile(tmp_path / "profile.toml", document)
 
 
@@ -48,15 +43,26 @@ def _never_ready(
     return write_profile(tmp_path / "profile.toml", document)
 
 
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param(signal.SIGINT, id="ctrl-c"),
+        pytest.param(signal.SIGTERM, id="terminated"),
+    ],
+)
 def test_client_is_stopped_when_the_run_is_interrupted(
-    tmp_path: Path, pid_recorder: Path, pidfile: Path
+    tmp_path: Path,
+    pid_recorder: Path,
+    pidfile: Path,
+    suite_in_background: Callable[..., subprocess.Popen[bytes]],
+    how: int,
 ) -> None:
     profile = _profile(tmp_path, "reference", pid_recorder, pidfile)
     folder = tmp_path / "run"
-    suite = start_suite(folder, "--client", profile, "-v")
+    suite = suite_in_background(folder, "--client", profile, "-v")
     wait_until(lambda: printed(folder, " PASSED"), suite, folder)
 
-    run = interrupt(suite, folder)
+    run = interrupt(suite, folder, how)
 
     assert run.returncode == pytest.ExitCode.INTERRUPTED
     assert "KeyboardInterrupt" in run.output
@@ -65,17 +71,15 @@ def test_client_is_stopped_when_the_run_is_interrupted(
     assert not is_running(pid)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drivers.start_client does not stop the process when wait_ready is "
-    "interrupted: the client outlives the run",
-)
 def test_client_is_stopped_when_the_run_is_interrupted_while_it_starts(
-    tmp_path: Path, pid_recorder: Path, pidfile: Path
+    tmp_path: Path,
+    pid_recorder: Path,
+    pidfile: Path,
+    suite_in_background: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
     profile = _never_ready(tmp_path, pid_recorder, pidfile, start_timeout=120)
     folder = tmp_path / "run"
-    suite = start_suite(folder, "--client", profile)
+    suite = suite_in_background(folder, "--client", profile)
     wait_until(lambda: read_pid(pidfile) is not None, suite, folder)
 
     run = interrupt(suite, folder)

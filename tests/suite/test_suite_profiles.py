@@ -31,10 +31,16 @@ BROKEN = [
     ),
     pytest.param("client = 3\n", "[client]", "a table", id="client-not-a-table"),
     pytest.param(
-        CLIENT + '[extras]\nx = "y"\n', "[extras]", "one of the tables", id="unknown-table"
+        CLIENT + '[extras]\nx = "y"\n',
+        "[extras]",
+        "one of the tables",
+        id="unknown-table",
     ),
     pytest.param(
-        CLIENT + 'colour = "red"\n', "client.colour", "one of the keys", id="unknown-key"
+        CLIENT + 'colour = "red"\n',
+        "client.colour",
+        "one of the keys",
+        id="unknown-key",
     ),
     pytest.param(
         STARTED + "command = 5\n",
@@ -61,7 +67,7 @@ BROKEN = [
         id="unknown-placeholder",
     ),
     pytest.param(
-        CLIENT.replace("1:{port}\"", '1:{port"'),
+        CLIENT.replace('1:{port}"', '1:{port"'),
         "client.base_url",
         "well-formed {placeholders}",
         id="unclosed-placeholder",
@@ -97,7 +103,7 @@ BROKEN = [
         id="env-value-not-a-string",
     ),
     pytest.param(
-        CLIENT + 'start_timeout = 0\n',
+        CLIENT + "start_timeout = 0\n",
         "client.start_timeout",
         "a positive number of seconds",
         id="start-timeout-zero",
@@ -180,9 +186,11 @@ def test_example_profile_loads(path: Path) -> None:
 
 
 def test_example_profiles_exist() -> None:
+    expected = {"reference", "adapter", "authlib_client", "requests_oauthlib_client"}
+
     names = {path.parent.name for path in EXAMPLES.glob("*/profile.toml")}
 
-    assert {"reference", "adapter", "authlib_client", "requests_oauthlib_client"} <= names
+    assert expected <= names
 
 
 def test_minimal_profile_gets_the_defaults(tmp_path: Path) -> None:
@@ -245,7 +253,9 @@ def test_unknown_placeholder_when_filling_names_it(tmp_path: Path) -> None:
     [
         pytest.param("no_colon_here", "expected 'module:Class'", id="no-class"),
         pytest.param("absent_adapter_module:Client", "cannot load", id="no-module"),
-        pytest.param("json:NoSuchClass", "cannot load 'json:NoSuchClass'", id="no-attr"),
+        pytest.param(
+            "json:NoSuchClass", "cannot load 'json:NoSuchClass'", id="no-attr"
+        ),
     ],
 )
 def test_adapter_that_cannot_be_loaded_is_refused(
