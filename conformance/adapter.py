@@ -18,6 +18,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from .drivers import ClientStartError
+
 __all__ = ["AdapterClient", "ClientAdapter", "Refused", "SignInAgain"]
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ class AdapterClient:
 
     def __init__(self, adapter: object, values: Mapping[str, str]) -> None:
         if not isinstance(adapter, ClientAdapter):
-            raise TypeError(
+            raise ClientStartError(
                 f"{type(adapter).__name__} lacks the ClientAdapter methods "
                 "(configure, start_sign_in, finish_sign_in, email, file)"
             )
@@ -80,15 +82,7 @@ class AdapterClient:
         self.redirect_uri = ""
 
     def start(self) -> AdapterClient:
-        """Bind the profile's port, configure the adapter and serve."""
-        self._server = make_server(
-            "127.0.0.1",
-            int(self.values["port"]),
-            self,
-            threaded=True,
-            request_handler=_Quiet,
-        )
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
+        """Configure the adapter, bind the profile's port and serve."""
         self.redirect_uri = self.values["redirect_uri"]
         settings = {
             k: self.values[k]
@@ -102,6 +96,14 @@ class AdapterClient:
             )
         }
         self.adapter.configure(settings)
+        self._server = make_server(
+            "127.0.0.1",
+            int(self.values["port"]),
+            self,
+            threaded=True,
+            request_handler=_Quiet,
+        )
+        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

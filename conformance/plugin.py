@@ -189,8 +189,9 @@ def _target(
         api = config.getoption("ch_api_url") or name
         person = config.getoption("ch_person") or "auto"
     else:
-        raise pytest.UsageError(
-            f"conformance: --target: expected fake, sandbox or a URL, got {name!r}"
+        pytest.exit(
+            f"conformance: --target: expected fake, sandbox or a URL, got {name!r}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
         )
     via = None
     if person == "interactive":
@@ -200,7 +201,7 @@ def _target(
     try:
         return remote_target(profile, name, identity, api, via), None
     except ProfileError as exc:
-        raise pytest.UsageError(f"conformance: {exc}") from exc
+        pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.fixture
@@ -210,7 +211,7 @@ def scenario(
     """One scenario: a reset fake, a fresh browser, a judge for the named ids."""
     marker = request.node.get_closest_marker("requirements")
     if marker is None:
-        raise pytest.UsageError(f"{request.node.nodeid} names no requirements")
+        pytest.fail(f"{request.node.nodeid} names no requirements", pytrace=False)
     target = conformance_run.target
     if target.identity is not None:
         target.identity.reset()

@@ -29,8 +29,9 @@ SUITE_TIMEOUT = 120.0
 TAIL_LINES = 30
 
 # A client that never finishes a sign-in fails everything that needs one: the
-# signed-in page, the token variants, the company filings, refresh, and the profile
-# read; and bearer-header, since it never makes a call that could carry the header.
+# signed-in page, the token variants, the company filings, refresh and the profile
+# read. It fails bearer-header too, because the sign-in scenario fails that check
+# when it sees no call with a token at all.
 NEVER_SIGNED_IN = frozenset(
     {
         "signed-in",
@@ -103,10 +104,11 @@ EXPECTED_FAILURES: dict[str, frozenset[str]] = {
     # The reference renders any crash as a 400 page, so no 5xx reaches the person.
     "crashes-on-string-expires-in": frozenset({"token-response-tolerant", "signed-in"}),
     "failed-sign-in-is-500": frozenset({"no-server-error"}),
-    # The sign-in scenario fails bearer-header when it sees no call at all; the
-    # refresh scenario's API calls do carry the header.
+    # The sign-in scenario fails bearer-header when it sees no call with a token,
+    # though the refresh scenario's API calls all carry the header.
     "no-profile-read": frozenset({"profile-read", "bearer-header"}),
-    # The profile refuses a token in the query, so no sign-in completes.
+    # /user/profile refuses a token in the query, so no sign-in completes; the one
+    # profile call carries no Authorization header.
     "token-in-query": NEVER_SIGNED_IN,
     "api-refusal-is-success": frozenset({"api-refusal-handled"}),
     # Without a refresh the filings after each expiry fail too.

@@ -14,7 +14,7 @@ import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -47,6 +47,12 @@ def summary(name: str) -> str:
     return (DEFECTS[name].__doc__ or "").strip().splitlines()[0]
 
 
+def print_defects(stream: TextIO) -> None:
+    """Print each defect's name and what it does, a line each."""
+    for name in DEFECTS:
+        print(f"  {name:30} {summary(name)}", file=stream)
+
+
 # The state parameter.
 
 
@@ -68,6 +74,8 @@ def no_state() -> None:
 @defect("short-state")
 def short_state() -> None:
     """The state is random but only 16 bits long."""
+    # Two sign-ins draw the same state once in 65,536 runs, which would also fail
+    # state-unique; rare enough for a test to ignore.
     replace_login(lambda: secrets.token_hex(2))
 
 
@@ -384,14 +392,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("defect", help="the defect to apply, or 'list'")
     parser.add_argument("--port", help="the port to listen on")
     args = parser.parse_args(argv)
+    if args.defect == "list":
+        print_defects(sys.stdout)
+        return 0
     apply = DEFECTS.get(args.defect)
     if apply is None:
-        stream = sys.stdout if args.defect == "list" else sys.stderr
-        if stream is sys.stderr:
-            print(f"unknown defect {args.defect!r}; the defects are:", file=stream)
-        for name in DEFECTS:
-            print(f"  {name:30} {summary(name)}", file=stream)
-        return 0 if args.defect == "list" else 2
+        print(f"unknown defect {args.defect!r}; the defects are:", file=sys.stderr)
+        print_defects(sys.stderr)
+        return 2
     if args.port is None:
         parser.error("--port is required to run a client")
 

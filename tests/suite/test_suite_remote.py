@@ -28,10 +28,6 @@ SEEN_FROM_THE_BROWSER = {
     "no-server-error",
 }
 NEEDS_CONTROL = set(CATALOGUE) - SEEN_FROM_THE_BROWSER
-USAGE_ERROR_REASON = (
-    "a usage error raised in the session fixture becomes an error in every test "
-    "(exit status 1) instead of stopping the run (exit status 4)"
-)
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,6 @@ def test_remote_target_judges_what_the_browser_sees_and_skips_the_rest(
     assert run.results["target"] == options[1]
 
 
-@pytest.mark.xfail(strict=True, reason=USAGE_ERROR_REASON)
 def test_unknown_target_is_a_usage_error(tmp_path: Path) -> None:
     profile = write_profile(tmp_path / "profile.toml", example_document("reference"))
 
@@ -104,7 +99,6 @@ def test_unknown_target_is_a_usage_error(tmp_path: Path) -> None:
     assert "Traceback" not in run.output
 
 
-@pytest.mark.xfail(strict=True, reason=USAGE_ERROR_REASON)
 def test_remote_target_without_credentials_is_a_usage_error(tmp_path: Path) -> None:
     profile = write_profile(tmp_path / "profile.toml", example_document("reference"))
 
