@@ -71,6 +71,19 @@ class Scenario:
             pytest.skip(self.target.no_control_reason)
         return self.fake
 
+    def require_signed_in(self) -> None:
+        """Skip unless the client shows the person signed in: what the scenario
+        checks next can only be judged from there."""
+        signed_in, _ = self.signed_in()
+        if not signed_in:
+            reason = (
+                "the client did not show the person signed in, so this scenario "
+                "could not reach what it checks (see signed-in)"
+            )
+            for name in self.judge.names:
+                self.judge.skip(name, reason)
+            pytest.skip(reason)
+
     def require_api_path(self) -> str:
         """Return the profile's API path, or skip with the reason."""
         if self.profile.api_path is None:
@@ -172,6 +185,28 @@ class Scenario:
 
     # Verdicts.
 
+    def check_bearer(self, calls: Sequence[Exchange]) -> None:
+        """Judge ``bearer-header`` on calls to the profile or the API."""
+        if not calls:
+            self.judge.skip("bearer-header", "the client made no profile or API call")
+            return
+        in_url = [e for e in calls if {"access_token", "access-token"} & set(e.query)]
+        no_header = [
+            e
+            for e in calls
+            if not e.headers.get("Authorization", "").lower().startswith("bearer ")
+        ]
+        wrong = in_url + [e for e in no_header if e not in in_url]
+        self.judge.check(
+            "bearer-header",
+            not wrong,
+            f"{len(wrong)} of {len(calls)} call(s) without the Bearer header or with "
+            "the token in the URL"
+            if wrong
+            else f"Bearer header on all {len(calls)} call(s)",
+            wrong or calls,
+        )
+
     def finish(self) -> None:
         """Check the person never saw a 5xx, then fail on any MUST failure."""
         errors = self.browser.saw_server_error()
@@ -201,8 +236,8 @@ def state_entropy_bits(state: str) -> float:
         return 0.0
     alphabets: Iterable[str] = (
         string.digits,
-        string.hexdigits.lower(),
-        string.hexdigits.upper(),
+        "0123456789abcdef",
+        "0123456789ABCDEF",
         string.ascii_letters + string.digits,
         string.ascii_letters + string.digits + "-_",
         string.ascii_letters + string.digits + "+/=",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as RoutingMethodNotAllowed
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
@@ -126,10 +126,13 @@ class Provider:
         at = self.clock.now()
         generation = self.journal.generation
         endpoint = "unknown"
+        urls = self.url_map.bind_to_environ(request.environ)
         try:
-            endpoint, args = self.url_map.bind_to_environ(request.environ).match()
+            endpoint, args = urls.match()
             response = self._dispatch(endpoint, request, args)
         except Exception as exc:  # noqa: BLE001 - every error becomes a response
+            if isinstance(exc, RoutingMethodNotAllowed) and exc.valid_methods:
+                endpoint = self._endpoint_for(urls, next(iter(exc.valid_methods)))
             response = self._error_response(exc, request)
         if endpoint == "token" and "client_auth" not in request.notes:
             request.notes.update(token.observe_client_auth(request))
@@ -142,6 +145,14 @@ class Provider:
             generation=generation,
         )
         return response
+
+    @staticmethod
+    def _endpoint_for(urls: MapAdapter, method: str) -> str:
+        """Name the endpoint a wrong-method request was meant for, for the journal."""
+        try:
+            return str(urls.match(method=method)[0])
+        except HTTPException:
+            return "unknown"
 
     def _dispatch(
         self, endpoint: str, request: Request, args: Mapping[str, Any]

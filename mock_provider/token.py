@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import Authorization, MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -95,7 +95,7 @@ def observe_client_auth(request: Request) -> dict[str, str | None]:
     """
     header = request.headers.get("Authorization", "")
     if header[:6].lower() == "basic ":
-        auth = request.authorization
+        auth = _authorization(request)
         client_id = auth.username if auth is not None else None
         return {"client_auth": "client_secret_basic", "client_id": client_id}
     form: MultiDict[str, str]
@@ -114,6 +114,15 @@ def observe_client_auth(request: Request) -> dict[str, str | None]:
     return {"client_auth": method, "client_id": client_id}
 
 
+def _authorization(request: Request) -> Authorization | None:
+    """Parse the Authorization header; None if werkzeug cannot."""
+    try:
+        return request.authorization
+    except ValueError:
+        # werkzeug lets base64's error for non-ASCII credentials escape.
+        return None
+
+
 def _basic_credentials(
     request: Request,
 ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
@@ -121,7 +130,7 @@ def _basic_credentials(
     header = request.headers.get("Authorization", "")
     if header[:6].lower() != "basic ":
         return None
-    auth = request.authorization
+    auth = _authorization(request)
     if auth is None or auth.type != "basic" or not auth.username:
         raise InvalidClient("malformed Basic credentials", basic=True)
     username, password = auth.username, auth.password or ""

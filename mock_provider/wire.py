@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import IO, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from werkzeug.datastructures import MultiDict
@@ -30,6 +30,27 @@ class Request(_Request):
         # UTF-8 (sent unencoded by a broken client) would make every handler fail.
         self.query_string = self.query_string.decode("utf-8", "replace").encode()
         self.notes: dict[str, Any] = {}
+        self._uploads: list[IO[bytes]] = []
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        stream = super()._get_file_stream(
+            total_content_length, content_type, filename, content_length
+        )
+        self._uploads.append(stream)
+        return stream
+
+    def close(self) -> None:
+        """Close every uploaded file, even those of a body that failed to parse."""
+        # werkzeug keeps only the files of a multipart body it parsed to the end.
+        super().close()
+        for stream in self._uploads:
+            stream.close()
 
 
 class Params:

@@ -15,6 +15,7 @@ def _signed_in_for(scenario: Scenario, company: str) -> None:
     scenario.require_control()
     scenario.require_api_path()
     scenario.sign_in([company])
+    scenario.require_signed_in()
 
 
 @pytest.mark.requirements("refresh-on-expiry", "refresh-token-kept", "bearer-header")
@@ -46,18 +47,7 @@ def test_refresh_twice_after_expiry(scenario: Scenario) -> None:
         f"sent: {sent}",
         refreshes,
     )
-    api = scenario.exchanges("api")
-    no_header = [
-        e
-        for e in api
-        if not e.headers.get("Authorization", "").lower().startswith("bearer ")
-    ]
-    scenario.judge.check(
-        "bearer-header",
-        bool(api) and not no_header,
-        f"{len(api)} API call(s), {len(no_header)} without a Bearer header",
-        no_header or api,
-    )
+    scenario.check_bearer(scenario.exchanges("api"))
 
 
 @pytest.mark.requirements("refresh-refused-reauthorise")

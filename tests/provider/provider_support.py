@@ -11,6 +11,7 @@ from werkzeug.test import Client as WsgiClient
 from werkzeug.test import TestResponse
 
 from mock_provider import Provider
+from mock_provider.control import Control
 from mock_provider.scopes import PROFILE_SCOPE
 
 START = 1_700_000_000.0
@@ -127,7 +128,8 @@ class Flow:
         self.http = WsgiClient(provider)
 
     @property
-    def control(self) -> Any:
+    def control(self) -> Control:
+        """The provider's control plane (the default configuration has one)."""
         assert self.provider.control is not None
         return self.provider.control
 

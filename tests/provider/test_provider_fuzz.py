@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from provider_support import (
     CLIENT_ID,
@@ -39,6 +39,9 @@ FUZZ = settings(
     derandomize=True,
     database=None,
     deadline=None,
+    # A failure should be reported in seconds: one bug, no explain phase.
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],
+    report_multiple_bugs=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 ERROR_CODE = re.compile(r"^[\x20\x21\x23-\x5B\x5D-\x7E]+$")
@@ -279,7 +282,7 @@ class RawRequest:
 def _requests(target: Target) -> st.SearchStrategy[RawRequest]:
     good = st.sampled_from(target.values)
     method = st.sampled_from(
-        ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+        ["GET", "POST", "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     ) | st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=8)
     path = st.sampled_from(PATHS) | st.tuples(
         st.sampled_from(PATHS),
@@ -314,7 +317,12 @@ def _request(
 
 
 def _send(provider: Provider, request: RawRequest) -> tuple[int, Headers, bytes]:
-    """Call the WSGI application with a raw environment built from ``request``."""
+    """Call the WSGI application with a raw environment built from ``request``.
+
+    Errors an earlier, failing example left behind are dropped first, so that
+    each example is judged (and replayed) on its own.
+    """
+    provider.take_errors()
     environ = EnvironBuilder(
         path="/", method=request.method, data=request.body
     ).get_environ()

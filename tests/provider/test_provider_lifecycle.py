@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -199,6 +199,8 @@ def test_lifecycle_matches_model() -> None:
             derandomize=True,
             database=None,
             deadline=None,
+            phases=[Phase.explicit, Phase.generate, Phase.shrink],
+            report_multiple_bugs=False,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
