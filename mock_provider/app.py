@@ -94,7 +94,7 @@ class Provider:
         self.clock = clock or Clock()
         self.registry = Registry(self.config.data, self.config.realm)
         self.store = Store(self.clock)
-        self.journal = Journal()
+        self.journal = Journal(self.config.journal_size)
         self.pages = Pages()
         self.errors: list[BaseException] = []
         # No redirects from routing: a doubled slash is a wrong path, answered 404.

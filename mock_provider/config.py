@@ -128,6 +128,7 @@ class ProviderConfig:
     session_lifetime: int = 3600
     journey_lifetime: int = 1800
     max_auth_code_attempts: int = 3
+    journal_size: int = 1000
     serve_aliases: bool = True
     require_state: bool = False
     expires_in_as_string: bool = False
@@ -143,6 +144,8 @@ class ProviderConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be a positive number of seconds")
+        if self.journal_size < 1:
+            raise ValueError("journal_size must be at least 1")
         if self.max_auth_code_attempts < 1:
             raise ValueError("max_auth_code_attempts must be at least 1")
 

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
@@ -39,6 +40,7 @@ SECRET_KEYS = frozenset(
 SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie"})
 PREFIX = 6
 MAX_BODY = 4096
+MAX_HTML = 1024
 _KEYS = "|".join(re.escape(k) for k in sorted(SECRET_KEYS))
 _IN_TEXT = re.compile(rf"((?:{_KEYS})=)([^&\s\"']+)")
 
@@ -115,11 +117,42 @@ class Exchange:
             return None
 
 
-class Journal:
-    """An ordered, bounded, thread-safe record of exchanges."""
+@dataclass(slots=True)
+class _Raw:
+    """What :meth:`Journal.record` keeps: raw pieces, redacted when first read."""
 
-    def __init__(self, maxlen: int = 10_000) -> None:
-        self._entries: deque[Exchange] = deque(maxlen=maxlen)
+    seq: int
+    at: float
+    endpoint: str
+    method: str
+    path: str
+    query_string: bytes
+    form: MultiDict[str, str]
+    headers: list[tuple[str, str]]
+    body: bytes
+    status: int
+    response_headers: list[tuple[str, str]]
+    response_body: bytes
+    duration: float
+    notes: dict[str, Any]
+    built: Exchange | None = None
+
+    def exchange(self) -> Exchange:
+        """Build (once) the redacted :class:`Exchange`."""
+        if self.built is None:
+            self.built = _build(self)
+        return self.built
+
+
+class Journal:
+    """An ordered, bounded, thread-safe record of exchanges.
+
+    Recording keeps the raw pieces of an exchange; redaction happens when the
+    journal is read, so a request pays little for being recorded.
+    """
+
+    def __init__(self, maxlen: int = 1000) -> None:
+        self._entries: deque[_Raw] = deque(maxlen=maxlen)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._seq = 0
@@ -135,45 +168,38 @@ class Journal:
         at: float,
         duration: float,
         generation: int | None = None,
-    ) -> Exchange | None:
-        """Append a redacted copy of one exchange.
+    ) -> None:
+        """Append one exchange.
 
         An exchange that began before the last :meth:`clear` (``generation`` is
         the one read when it began) is dropped: it belongs to an earlier test.
         """
         if not self.enabled or generation not in (None, self.generation):
-            return None
-        notes = dict(request.notes)
+            return
         # Control-plane bodies are JSON whatever their content type (curl -d says
         # form): read as a form, their secrets would escape redaction.
         form = MultiDict() if endpoint == "control" else _form(request)
-        exchange = Exchange(
+        raw = _Raw(
             seq=0,
             at=at,
             endpoint=endpoint,
             method=request.method,
             path=request.path,
-            query={k: _redact_list(k, v) for k, v in request.args.lists()},
-            form={k: _redact_list(k, v) for k, v in form.lists()},
-            headers={k: _redact_header(k, v) for k, v in request.headers.items()},
-            body="" if form else _body_text(request),
+            query_string=request.query_string,
+            form=form,
+            headers=list(request.headers.items()),
+            body=b"" if form else _body_bytes(request),
             status=response.status_code,
-            response_headers={
-                k: _redact_header(k, v) for k, v in response.headers.items()
-            },
-            response_body=_response_text(response),
-            duration_ms=round(duration * 1000, 3),
-            client_id=notes.pop("client_id", None),
-            client_auth=notes.pop("client_auth", None),
-            error=notes.pop("error", None),
-            notes=notes,
+            response_headers=list(response.headers.items()),
+            response_body=_response_bytes(response),
+            duration=duration,
+            notes=dict(request.notes),
         )
         with self._lock:
             self._seq += 1
-            exchange = _with_seq(exchange, self._seq)
-            self._entries.append(exchange)
+            raw.seq = self._seq
+            self._entries.append(raw)
             self._changed.notify_all()
-        return exchange
 
     def wait_for(
         self, predicate: Callable[[list[Exchange]], bool], timeout: float
@@ -185,7 +211,8 @@ class Journal:
         """
         with self._changed:
             return self._changed.wait_for(
-                lambda: predicate(list(self._entries)), timeout=timeout
+                lambda: predicate([raw.exchange() for raw in self._entries]),
+                timeout=timeout,
             )
 
     def entries(
@@ -199,10 +226,10 @@ class Journal:
         wanted = {endpoint} if isinstance(endpoint, str) else endpoint
         wanted = set(wanted) if wanted is not None else None
         with self._lock:
-            entries = list(self._entries)
+            raws = list(self._entries)
         return [
             e
-            for e in entries
+            for e in (raw.exchange() for raw in raws)
             if e.seq > since
             and (wanted is None or e.endpoint in wanted)
             and (client_id is None or e.client_id == client_id)
@@ -226,11 +253,6 @@ class Journal:
         return len(self._entries)
 
 
-def _with_seq(exchange: Exchange, seq: int) -> Exchange:
-    object.__setattr__(exchange, "seq", seq)
-    return exchange
-
-
 def _redact_list(key: str, values: list[str]) -> list[str]:
     return [redact(v) for v in values] if key in SECRET_KEYS else list(values)
 
@@ -243,16 +265,41 @@ def _form(request: Request) -> MultiDict[str, str]:
         return MultiDict()
 
 
-def _body_text(request: Request) -> str:
+def _body_bytes(request: Request) -> bytes:
+    if not request.content_length:
+        return b""
     try:
-        data = request.get_data(cache=True)[:MAX_BODY]
+        return request.get_data(cache=True)[:MAX_BODY]
     except HTTPException:
-        return ""
-    return _redact_body(data.decode("utf-8", "replace"))
+        return b""
 
 
-def _response_text(response: Response) -> str:
+def _response_bytes(response: Response) -> bytes:
     if response.direct_passthrough or response.is_streamed:
-        return ""
-    data = response.get_data()[:MAX_BODY]
-    return _redact_body(data.decode("utf-8", "replace"))
+        return b""
+    limit = MAX_HTML if response.mimetype == "text/html" else MAX_BODY
+    return response.get_data()[:limit]
+
+
+def _build(raw: _Raw) -> Exchange:
+    notes = dict(raw.notes)
+    query = MultiDict(parse_qsl(raw.query_string.decode(), keep_blank_values=True))
+    return Exchange(
+        seq=raw.seq,
+        at=raw.at,
+        endpoint=raw.endpoint,
+        method=raw.method,
+        path=raw.path,
+        query={k: _redact_list(k, v) for k, v in query.lists()},
+        form={k: _redact_list(k, v) for k, v in raw.form.lists()},
+        headers={k: _redact_header(k, v) for k, v in raw.headers},
+        body=_redact_body(raw.body.decode("utf-8", "replace")),
+        status=raw.status,
+        response_headers={k: _redact_header(k, v) for k, v in raw.response_headers},
+        response_body=_redact_body(raw.response_body.decode("utf-8", "replace")),
+        duration_ms=round(raw.duration * 1000, 3),
+        client_id=notes.pop("client_id", None),
+        client_auth=notes.pop("client_auth", None),
+        error=notes.pop("error", None),
+        notes=notes,
+    )
