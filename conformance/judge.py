@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -178,23 +179,29 @@ def explain(failures: Sequence[tuple[Requirement, Verdict]]) -> str:
             f"  fix: {requirement.fix}",
         ]
         for item in verdict.evidence[:8]:
-            lines.append(f"  evidence: {_evidence_line(item)}")
+            lines.append(f"  evidence: {evidence_line(item)}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
 
-def _evidence_line(item: dict[str, Any]) -> str:
+EVIDENCE_KEYS = (
+    "query",
+    "form",
+    "client_auth",
+    "authorization",
+    "arranged",
+    "location",
+)
+
+
+def evidence_line(item: dict[str, Any]) -> str:
+    """One line of evidence: a browser step, or an exchange with its details."""
     if "browser" in item:
-        return f"browser {item['browser']}"
+        return f"browser: {item['browser']}"
     parts = [f"#{item['seq']} {item['request']} -> {item['status']}"]
-    for key in (
-        "query",
-        "form",
-        "client_auth",
-        "authorization",
-        "arranged",
-        "location",
-    ):
-        if key in item:
-            parts.append(f"{key}={item[key]}")
-    return " ".join(str(p) for p in parts)
+    parts += [
+        f"{key}={json.dumps(item[key], ensure_ascii=False)}"
+        for key in EVIDENCE_KEYS
+        if key in item
+    ]
+    return " ".join(parts)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .judge import Results, Verdict, overall
+from .judge import Results, Verdict, evidence_line, overall
 from .requirements import CATALOGUE
 
 __all__ = ["summary_lines", "write_reports"]
@@ -99,25 +99,9 @@ def _section(item: dict[str, Any]) -> list[str]:
             f"- {MARK[check['outcome']]} in `{check['test']}`: {check['detail']}",
         ]
         for evidence in check["evidence"][:12]:
-            lines.append(f"  - `{_one_line(evidence)}`")
+            line = evidence_line(evidence).replace("`", "'")
+            lines.append(f"  - `{line}`")
     return lines
-
-
-def _one_line(evidence: dict[str, Any]) -> str:
-    if "browser" in evidence:
-        return f"browser: {evidence['browser']}"
-    text = f"#{evidence['seq']} {evidence['request']} -> {evidence['status']}"
-    for key in (
-        "query",
-        "form",
-        "client_auth",
-        "authorization",
-        "arranged",
-        "location",
-    ):
-        if key in evidence:
-            text += f" {key}={json.dumps(evidence[key], ensure_ascii=False)}"
-    return text.replace("`", "'")
 
 
 def summary_lines(

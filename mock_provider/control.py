@@ -31,18 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["Arrangement", "Control"]
 
 Decision = Literal["approve", "decline"]
-_RESPONSE_FAULTS = frozenset(
-    {
-        "status",
-        "html",
-        "truncated_json",
-        "invalid_json",
-        "error_200",
-        "expired",
-        "delay",
-        "drop",
-    }
-)
 
 
 @dataclass(kw_only=True)
@@ -256,7 +244,7 @@ class Control:
         self, endpoint: str, request: Request, call: Callable[[], Response]
     ) -> Response:
         """Answer a request with the fault arranged for it, or normally."""
-        taken = self.faults.take(endpoint, _RESPONSE_FAULTS, first=True)
+        taken = self.faults.take(endpoint, faults_module.RESPONSE_FAULTS, first=True)
         if not taken:
             return call()
         return faults_module.respond(taken[0], endpoint, request, call)

@@ -45,6 +45,10 @@ FaultKind = Literal[
     "different_scope",
 ]
 KINDS: frozenset[str] = frozenset(get_args(FaultKind))
+RESPONSE_FAULTS = frozenset(
+    {"status", "html", "truncated_json", "invalid_json", "error_200", "expired"}
+    | {"delay", "drop"}
+)
 TOKEN_VARIANTS = frozenset(
     {
         "expires_in_string",
