@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -28,8 +29,12 @@ class Clock:
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward by ``seconds`` and return the new time."""
-        if not isinstance(seconds, int | float):
-            raise TypeError("seconds must be a number")
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not math.isfinite(seconds)
+        ):
+            raise TypeError("seconds must be a finite number")
         if seconds < 0:
             raise ValueError("the clock only moves forward")
         with self._lock:

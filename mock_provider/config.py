@@ -267,6 +267,28 @@ class _Entry:
             )
 
 
+def parse_client(values: Mapping[str, Any], where: str = "client") -> Client:
+    """Build one :class:`Client` from a table, raising :class:`DataError` if bad."""
+    return _one(values, where, _client)
+
+
+def parse_user(values: Mapping[str, Any], where: str = "user") -> User:
+    """Build one :class:`User` from a table, raising :class:`DataError` if bad."""
+    return _one(values, where, _user)
+
+
+def parse_company(values: Mapping[str, Any], where: str = "company") -> Company:
+    """Build one :class:`Company` from a table, raising :class:`DataError` if bad."""
+    return _one(values, where, _company)
+
+
+def _one(values: Mapping[str, Any], where: str, build: Callable[[_Entry], T]) -> T:
+    entry = _Entry(values, where)
+    built = build(entry)
+    entry.check_no_extra()
+    return built
+
+
 def _client(entry: _Entry) -> Client:
     uris = entry.texts("redirect_uris")
     for uri in uris:

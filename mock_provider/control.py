@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from werkzeug.wrappers import Response
 
 from . import faults as faults_module
-from .config import Client, Company, User
+from .config import Client, Company, User, parse_client, parse_company, parse_user
 from .errors import AccessDenied, InvalidRequest, NotFound
 from .faults import Fault, FaultTable
 from .journal import Exchange
@@ -103,9 +103,7 @@ class Control:
         insolvency: bool = False,
     ) -> Client:
         """Register a client (or replace one with the same id)."""
-        from .config import _client, _Entry
-
-        entry = _Entry(
+        client = parse_client(
             {
                 "client_id": client_id,
                 "client_secret": client_secret,
@@ -114,9 +112,7 @@ class Control:
                 "realm": realm or self.provider.config.realm,
                 "insolvency": insolvency,
             },
-            "client",
         )
-        client = _client(entry)
         self.provider.registry.add_client(client)
         return client
 
@@ -131,25 +127,23 @@ class Control:
         locale: str = "en-GB",
     ) -> User:
         """Add a user (or replace one with the same id)."""
-        if "@" not in email or not user_id or not password:
-            raise ValueError("a user needs an id, an email address and a password")
-        user = User(
-            user_id=user_id,
-            email=email,
-            password=password,
-            forename=forename,
-            surname=surname,
-            locale=locale,
+        user = parse_user(
+            {
+                "id": user_id,
+                "email": email,
+                "password": password,
+                "forename": forename,
+                "surname": surname,
+                "locale": locale,
+            }
         )
         self.provider.registry.add_user(user)
         return user
 
     def add_company(self, *, number: str, name: str, auth_code: str) -> Company:
         """Add a company with its auth code (or replace one with the same number)."""
-        from .config import _company, _Entry
-
-        company = _company(
-            _Entry({"number": number, "name": name, "auth_code": auth_code}, "company")
+        company = parse_company(
+            {"number": number, "name": name, "auth_code": auth_code}
         )
         self.provider.registry.add_company(company)
         return company

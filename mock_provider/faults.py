@@ -8,6 +8,7 @@ applies once, N times, or until cleared.
 from __future__ import annotations
 
 import json
+import math
 import socket
 import threading
 import time
@@ -110,8 +111,12 @@ class Fault:
             not _whole(self.status) or not 100 <= self.status <= 599
         ):
             raise ValueError("status must be an HTTP status code")
-        if not isinstance(self.seconds, int | float) or not 0 <= self.seconds <= 300:
+        if not _number(self.seconds) or not 0 <= self.seconds <= 300:
             raise ValueError("seconds must be between 0 and 300")
+        if self.scope is not None and not isinstance(self.scope, str):
+            raise ValueError("scope must be a space separated string")
+        if not isinstance(self.error, str) or not self.error:
+            raise ValueError("error must be an OAuth error code")
 
     def json(self) -> dict[str, Any]:
         """Return the fault as a JSON-ready dict."""
@@ -170,6 +175,14 @@ class FaultTable:
 
 def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 def respond(

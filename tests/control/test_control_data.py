@@ -110,7 +110,7 @@ def test_added_company_can_be_asked_for_with_its_auth_code(ch_oauth, app):
     ("call", "message"),
     [
         ({"user_id": "u", "email": "no-at-sign", "password": "p"}, "email address"),
-        ({"user_id": "", "email": "a@example.com", "password": "p"}, "needs an id"),
+        ({"user_id": "", "email": "a@example.com", "password": "p"}, r"user\.id"),
     ],
     ids=["bad-email", "no-id"],
 )
