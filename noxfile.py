@@ -8,14 +8,15 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 
-PYTHON = ["3.11", "3.12", "3.13"]
-
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the project's own tests (extra arguments go to pytest)."""
+    """Run the project's own tests, spread over the cores by pytest-xdist.
+
+    Extra arguments go to pytest instead of the default ``-n auto``.
+    """
     session.install("-e", ".[test,examples]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *(session.posargs or ["-n", "auto"]))
 
 
 @nox.session

@@ -88,6 +88,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--sign-in-timeout",
         dest="ch_sign_in_timeout",
         type=float,
+        metavar="SECONDS",
         default=300.0,
         help="seconds to wait for an interactive sign-in",
     )
@@ -95,6 +96,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--grace",
         dest="ch_grace",
         type=float,
+        metavar="SECONDS",
         default=0.1,
         help="seconds a client may take to act after answering (0.1)",
     )

@@ -107,7 +107,11 @@ class Provider:
 
             self.control = Control(self)
             self.url_map.add(
-                Rule(f"{Control.PREFIX}/<path:operation>", endpoint="control")
+                Rule(
+                    f"{Control.PREFIX}/<path:operation>",
+                    endpoint="control",
+                    methods=["GET", "POST", "DELETE"],
+                )
             )
 
     def __call__(

@@ -37,6 +37,11 @@ def _judge_failed_sign_in(scenario: Scenario, what: str) -> None:
         f"{what}: the person was signed in" if signed_in else f"{what}: not signed in",
         [*tokens, *steps],
     )
+    _judge_code_sent_once(scenario)
+
+
+def _judge_code_sent_once(scenario: Scenario) -> None:
+    tokens = scenario.token_requests("authorization_code")
     codes = [param(e, "code") for e in tokens]
     scenario.judge.check(
         "code-exchanged-once",
@@ -61,18 +66,18 @@ def test_token_endpoint_failure(
     _judge_failed_sign_in(scenario, f"token endpoint answered {kind} {options or ''}")
 
 
-@pytest.mark.requirements(
-    "token-error-not-success", "code-exchanged-once", "token-timeout"
-)
+@pytest.mark.requirements("code-exchanged-once", "token-timeout")
 def test_token_endpoint_slower_than_the_client_timeout(scenario: Scenario) -> None:
     """The token endpoint takes longer than the client's own timeout."""
     fake = scenario.require_control()
     limit = scenario.profile.http_timeout
-    fake.fail_next("token", "delay", seconds=limit + 0.5)
+    # The answer comes well after the limit; a client that gives up answers the
+    # person at about the limit, and a margin absorbs a busy machine.
+    fake.fail_next("token", "delay", seconds=limit + 2.0)
 
     flow = scenario.sign_in()
 
-    gave_up = flow.client_answer is not None and flow.callback_seconds <= limit + 0.4
+    gave_up = flow.client_answer is not None and flow.callback_seconds <= limit + 1.0
     scenario.judge.check(
         "token-timeout",
         gave_up,
@@ -80,7 +85,9 @@ def test_token_endpoint_slower_than_the_client_timeout(scenario: Scenario) -> No
         f"timeout is {limit:g} s (client.http_timeout)",
         flow.steps[-2:],
     )
-    _judge_failed_sign_in(scenario, "token endpoint slower than the client's timeout")
+    # A client that waits longer and then signs the person in is slow, not unsafe:
+    # only the SHOULD on timeouts is judged here.
+    _judge_code_sent_once(scenario)
 
 
 @pytest.mark.requirements("token-response-tolerant", "signed-in")
