@@ -359,14 +359,22 @@ def test_control_error_is_400_json_saying_what_was_wrong(
 
 @pytest.mark.parametrize(
     ("method", "operation"),
-    [("POST", "nothing-here"), ("GET", "reset"), ("PUT", "faults")],
-    ids=["unknown-operation", "wrong-method", "unsupported-method"],
+    [("POST", "nothing-here"), ("GET", "reset")],
+    ids=["unknown-operation", "wrong-method"],
 )
 def test_unknown_control_operation_is_404_json(ch_oauth, method, operation):
     answer = _call(ch_oauth, method, operation)
 
     assert answer.status_code == 404
     assert answer.json()["error"] == "not_found"
+
+
+def test_control_method_outside_get_post_delete_is_405_json(ch_oauth):
+    answer = _call(ch_oauth, "PUT", "faults")
+
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "DELETE, GET, HEAD, POST"
+    assert answer.json()["error"] == "invalid_request"
 
 
 def test_control_plane_switched_off_is_404_json():
