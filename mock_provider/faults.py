@@ -22,18 +22,19 @@ from .wire import Request, json_response
 
 __all__ = ["ENDPOINTS", "Fault", "FaultKind", "FaultTable"]
 
-FaultKind = Literal[
-    # Replace the response.
+# Faults that replace the response, or change its timing or delivery.
+ResponseFault = Literal[
     "status",
     "html",
     "truncated_json",
     "invalid_json",
     "error_200",
     "expired",
-    # Change its timing or delivery.
     "delay",
     "drop",
-    # Token response variants.
+]
+# Changes to the shape of a successful token response.
+TokenVariant = Literal[
     "expires_in_string",
     "token_type_lower",
     "token_type_absent",
@@ -42,27 +43,15 @@ FaultKind = Literal[
     "scope_echoed",
     "scope_omitted",
     "scope_narrowed",
-    # Verify response variants.
-    "different_scope",
 ]
+# Changes to the shape of a successful verify response.
+VerifyVariant = Literal["expires_in_string", "different_scope"]
+FaultKind = Literal[ResponseFault, TokenVariant, VerifyVariant]
+
 KINDS: frozenset[str] = frozenset(get_args(FaultKind))
-RESPONSE_FAULTS = frozenset(
-    {"status", "html", "truncated_json", "invalid_json", "error_200", "expired"}
-    | {"delay", "drop"}
-)
-TOKEN_VARIANTS = frozenset(
-    {
-        "expires_in_string",
-        "token_type_lower",
-        "token_type_absent",
-        "no_refresh_token",
-        "rotate_refresh_token",
-        "scope_echoed",
-        "scope_omitted",
-        "scope_narrowed",
-    }
-)
-VERIFY_VARIANTS = frozenset({"expires_in_string", "different_scope"})
+RESPONSE_FAULTS: frozenset[str] = frozenset(get_args(ResponseFault))
+TOKEN_VARIANTS: frozenset[str] = frozenset(get_args(TokenVariant))
+VERIFY_VARIANTS: frozenset[str] = frozenset(get_args(VerifyVariant))
 VARIANTS = TOKEN_VARIANTS | VERIFY_VARIANTS
 ENDPOINTS: dict[str, frozenset[str]] = {
     "authorise": frozenset({"authorise"}),
