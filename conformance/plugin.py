@@ -196,6 +196,12 @@ def _target(
             returncode=pytest.ExitCode.USAGE_ERROR,
         )
     via = None
+    if person == "interactive" and not _has_terminal():
+        pytest.exit(
+            "conformance: --person interactive needs a terminal to read the pasted "
+            "address from; run it in one, or use --person auto",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
     if person == "interactive":
         capture = config.pluginmanager.getplugin("capturemanager")
         suspend = capture.global_and_fixture_disabled if capture else None
@@ -204,6 +210,14 @@ def _target(
         return remote_target(profile, name, identity, api, via), None
     except ProfileError as exc:
         pytest.exit(f"conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def _has_terminal() -> bool:
+    try:
+        with open("/dev/tty"):
+            return True
+    except OSError:
+        return False
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import math
 import string
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 from urllib.parse import urlencode
 
 import pytest
@@ -66,9 +67,7 @@ class Scenario:
     def require_control(self) -> MockIdentity:
         """Return the fake's control, or skip: only the fake can arrange this."""
         if self.fake is None:
-            for name in self.judge.names:
-                self.judge.skip(name, self.target.no_control_reason)
-            pytest.skip(self.target.no_control_reason)
+            self.skip_all(self.target.no_control_reason)
         return self.fake
 
     def require_signed_in(self) -> None:
@@ -80,9 +79,7 @@ class Scenario:
                 "the client did not show the person signed in, so this scenario "
                 "could not reach what it checks (see signed-in)"
             )
-            for name in self.judge.names:
-                self.judge.skip(name, reason)
-            pytest.skip(reason)
+            self.skip_all(reason)
 
     def require_api_path(self) -> str:
         """Return the profile's API path, or skip with the reason."""
@@ -91,10 +88,14 @@ class Scenario:
                 f"{self.profile.path} has no [api] path to make the client use "
                 "its token"
             )
-            for name in self.judge.names:
-                self.judge.skip(name, reason)
-            pytest.skip(reason)
+            self.skip_all(reason)
         return self.profile.api_path
+
+    def skip_all(self, reason: str) -> NoReturn:
+        """Report every requirement of the scenario as not checked, and skip it."""
+        for name in self.judge.names:
+            self.judge.skip(name, reason)
+        pytest.skip(reason)
 
     # Acting as the person.
 
@@ -129,7 +130,13 @@ class Scenario:
                 number: list((auth_codes or {}).get(number, [code]))
                 for number, code in self.target.companies.items()
             }
-        return self.browser.sign_in(self.login_url(companies), person, tamper, via)
+        flow = self.browser.sign_in(self.login_url(companies), person, tamper, via)
+        if via is not None and flow.authorise_url and flow.callback_url is None:
+            self.skip_all(
+                "no callback address was given by the person signing in in time "
+                "(--sign-in-timeout)"
+            )
+        return flow
 
     def signed_in(self, browser: Browser | None = None) -> tuple[bool, list[Step]]:
         """Whether the client's success page shows the person signed in."""

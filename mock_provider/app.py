@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -97,6 +98,7 @@ class Provider:
         self.journal = Journal(self.config.journal_size)
         self.pages = Pages()
         self.errors: list[BaseException] = []
+        self._errors_lock = threading.Lock()
         # No redirects from routing: a doubled slash is a wrong path, answered 404.
         self.url_map = Map(
             build_rules(self.config), strict_slashes=False, merge_slashes=False
@@ -198,7 +200,8 @@ class Provider:
             response.status_code = exc.code
             return response
         log.exception("handler failed for %s %s", request.method, request.path)
-        self.errors.append(exc)
+        with self._errors_lock:
+            self.errors.append(exc)
         request.notes["error"] = "server_error"
         return json_response(
             {"error": "server_error", "error_description": "the provider failed"}, 500
@@ -237,7 +240,8 @@ class Provider:
 
     def take_errors(self) -> list[BaseException]:
         """Return and forget the exceptions handlers raised since the last call."""
-        errors, self.errors = self.errors, []
+        with self._errors_lock:
+            errors, self.errors = self.errors, []
         return errors
 
 

@@ -30,7 +30,18 @@ from .wire import Request, append_query
 if TYPE_CHECKING:
     from .app import Provider
 
-__all__ = ["authorise", "company_code", "consent", "signin"]
+__all__ = [
+    "COMPANY_PATH",
+    "CONSENT_PATH",
+    "SIGNIN_PATH",
+    "approve",
+    "authorise",
+    "company_code",
+    "consent",
+    "deny",
+    "is_right_auth_code",
+    "signin",
+]
 
 log = logging.getLogger(__name__)
 
@@ -209,11 +220,9 @@ def company_code(provider: Provider, request: Request) -> Response:
             "Page out of order", "Start again from the application."
         )
     if request.form.get("action") == "cancel":
-        raise _denied(provider, journey, "the person cancelled the auth code step")
+        raise deny(provider, journey, "the person cancelled the auth code step")
 
-    typed = request.form.get("auth_code", "").strip().upper()
-    expected = provider.registry.companies[number].auth_code.upper()
-    if hmac.compare_digest(typed.encode(), expected.encode()):
+    if is_right_auth_code(provider, number, request.form.get("auth_code", "")):
         journey.companies_done += 1
         journey.failures = 0
         return next_page(provider, journey)
@@ -221,7 +230,7 @@ def company_code(provider: Provider, request: Request) -> Response:
     journey.failures += 1
     request.notes["auth_code"] = "wrong"
     if journey.failures >= provider.config.max_auth_code_attempts:
-        raise _denied(provider, journey, "too many wrong company authentication codes")
+        raise deny(provider, journey, "too many wrong company authentication codes")
     left = provider.config.max_auth_code_attempts - journey.failures
     return next_page(
         provider,
@@ -242,12 +251,16 @@ def consent(provider: Provider, request: Request) -> Response:
     if decision == "approve":
         return approve(provider, journey)
     if decision == "decline":
-        raise _denied(provider, journey, "the person declined")
+        raise deny(provider, journey, "the person declined")
     raise FatalAuthoriseError("Invalid request", "Choose whether to allow access.")
 
 
 def approve(provider: Provider, journey: Journey) -> Response:
     """Issue a code for the journey and send the person back to the client."""
+    if not provider.store.end_journey(journey.journey_id):
+        raise FatalAuthoriseError(
+            "Already answered", "This sign-in has already been answered."
+        )
     grant = provider.store.add_grant(
         client_id=journey.client_id,
         user_id=journey.user_id,
@@ -256,7 +269,6 @@ def approve(provider: Provider, journey: Journey) -> Response:
         redirect_uri=journey.redirect_uri,
     )
     code = provider.store.add_code(grant, provider.config.code_lifetime)
-    provider.store.end_journey(journey.journey_id)
     log.info("code issued", extra={"client_id": journey.client_id})
     location = append_query(
         journey.redirect_uri, {"code": code.value, "state": journey.state}
@@ -264,7 +276,14 @@ def approve(provider: Provider, journey: Journey) -> Response:
     return redirect(location, code=302)
 
 
-def _denied(provider: Provider, journey: Journey, why: str) -> AccessDenied:
+def is_right_auth_code(provider: Provider, number: str, typed: str) -> bool:
+    """Whether ``typed`` is the company's auth code (case and spaces aside)."""
+    expected = provider.registry.companies[number].auth_code.strip().upper()
+    return hmac.compare_digest(typed.strip().upper().encode(), expected.encode())
+
+
+def deny(provider: Provider, journey: Journey, why: str) -> AccessDenied:
+    """End the journey; return the ``access_denied`` redirect to raise."""
     provider.store.end_journey(journey.journey_id)
     return AccessDenied(why, redirect_uri=journey.redirect_uri, state=journey.state)
 

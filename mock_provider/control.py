@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from . import faults as faults_module
 from .config import Client, Company, User, parse_client, parse_company, parse_user
-from .errors import AccessDenied, InvalidRequest, NotFound
+from .errors import InvalidRequest, NotFound
 from .faults import Fault, FaultTable
 from .journal import Exchange
 from .scopes import join_scope
@@ -47,35 +47,26 @@ class Arrangement:
     times: int | None = 1
 
     def complete(self, provider: Provider, journey: Journey) -> Response:
-        """Walk the journey as arranged and return the redirect to the client."""
-        from .authorise import approve
+        """Walk the journey as arranged and return the redirect to the client.
+
+        A company's code is accepted if the right one is among the first
+        ``max_auth_code_attempts`` typed, as on the pages.
+        """
+        from .authorise import approve, deny, is_right_auth_code
 
         journey.user_id = self.user_id
+        limit = provider.config.max_auth_code_attempts
         for number in journey.companies:
-            expected = provider.registry.companies[number].auth_code.upper()
-            typed = self.auth_codes.get(number, [expected])
-            wrong = 0
-            for code in typed:
-                if code.strip().upper() == expected:
-                    break
-                wrong += 1
-            else:
-                wrong = provider.config.max_auth_code_attempts
-            if wrong >= provider.config.max_auth_code_attempts:
-                provider.store.end_journey(journey.journey_id)
-                raise AccessDenied(
-                    "too many wrong company authentication codes",
-                    redirect_uri=journey.redirect_uri,
-                    state=journey.state,
+            typed = self.auth_codes.get(number)
+            if typed is not None and not any(
+                is_right_auth_code(provider, number, code) for code in typed[:limit]
+            ):
+                raise deny(
+                    provider, journey, "too many wrong company authentication codes"
                 )
         journey.companies_done = len(journey.companies)
         if self.decision == "decline":
-            provider.store.end_journey(journey.journey_id)
-            raise AccessDenied(
-                "the person declined",
-                redirect_uri=journey.redirect_uri,
-                state=journey.state,
-            )
+            raise deny(provider, journey, "the person declined")
         return approve(provider, journey)
 
 

@@ -174,7 +174,7 @@ class Journal:
         An exchange that began before the last :meth:`clear` (``generation`` is
         the one read when it began) is dropped: it belongs to an earlier test.
         """
-        if not self.enabled or generation not in (None, self.generation):
+        if not self.enabled:
             return
         # Control-plane bodies are JSON whatever their content type (curl -d says
         # form): read as a form, their secrets would escape redaction.
@@ -196,6 +196,8 @@ class Journal:
             notes=dict(request.notes),
         )
         with self._lock:
+            if generation not in (None, self.generation):
+                return
             self._seq += 1
             raw.seq = self._seq
             self._entries.append(raw)

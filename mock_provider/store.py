@@ -314,10 +314,14 @@ class Store:
             return None
         return journey
 
-    def end_journey(self, journey_id: str) -> None:
-        """Forget a journey once it has redirected."""
+    def end_journey(self, journey_id: str) -> bool:
+        """Forget a journey; return whether it was still there.
+
+        Only the caller that gets True may answer the journey, so a form
+        submitted twice at once redirects once.
+        """
         with self.lock:
-            self._t.journeys.pop(journey_id, None)
+            return self._t.journeys.pop(journey_id, None) is not None
 
     # The REST API's transactions.
 
@@ -338,6 +342,7 @@ class Store:
         expires_at = self.clock.now() + lifetime
         with self.lock:
             grant.expires_at = max(grant.expires_at, expires_at)
+            self._maybe_purge()
         return expires_at
 
     def _maybe_purge(self) -> None:
