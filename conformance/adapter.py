@@ -13,6 +13,7 @@ import secrets
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlencode
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.utils import redirect
@@ -156,7 +157,7 @@ class AdapterClient:
                 transaction = self.adapter.file(session, company)
             except SignInAgain:
                 self._sessions.pop(key, None)
-                return redirect(f"/login?company={company}", 302)
+                return redirect(f"/login?{urlencode({'company': company})}", 302)
             return _page("Filed", f"Transaction {transaction}")
         return _page("Not found", request.path, 404)
 

@@ -98,9 +98,7 @@ def start_client(
     """Start or reach the client the profile describes."""
     values = endpoints.values(profile, port)
     if profile.adapter is not None:
-        from .adapter import AdapterClient
-
-        return AdapterClient(load_adapter(profile), values).start()
+        return start_adapter(profile, values)
     base_url = profile.fill(profile.base_url, values).rstrip("/")
     if profile.command is None:
         client: RunningClient = UrlClient(base_url, values["redirect_uri"])
@@ -108,6 +106,22 @@ def start_client(
         client = ProcessClient(profile, values, base_url).start()
     wait_ready(client, profile)
     return client
+
+
+def start_adapter(profile: ClientProfile, values: Mapping[str, str]) -> RunningClient:
+    """Load the profile's adapter and serve it; its failures stop the run once."""
+    from .adapter import AdapterClient
+
+    adapter = load_adapter(profile)
+    try:
+        return AdapterClient(adapter, values).start()
+    except ClientStartError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any adapter failure is reported
+        raise ClientStartError(
+            f"{profile.path}: client.adapter: {profile.adapter} failed to start: "
+            f"{exc!r}"
+        ) from exc
 
 
 def load_adapter(profile: ClientProfile) -> object:
@@ -126,7 +140,12 @@ def load_adapter(profile: ClientProfile) -> object:
         raise ProfileError(
             f"{profile.path}: client.adapter: cannot load {profile.adapter!r}: {exc}"
         ) from exc
-    return factory()
+    try:
+        return factory()
+    except Exception as exc:  # noqa: BLE001 - the adapter's own code failed
+        raise ClientStartError(
+            f"{profile.path}: client.adapter: {profile.adapter}() failed: {exc!r}"
+        ) from exc
 
 
 class UrlClient:
@@ -187,27 +206,35 @@ class ProcessClient:
         return None if self.process is None else self.process.poll()
 
     def stop(self) -> None:
-        """Stop the process group: SIGTERM, then SIGKILL after 5 s."""
-        process, self.process = self.process, None
+        """Stop the process group: SIGTERM, then SIGKILL after 5 s.
+
+        The client is forgotten only once it has ended, so a stop cut short by
+        an interrupt is finished at exit.
+        """
+        process = self.process
+        if process is not None and process.poll() is None:
+            _end_group(process)
+        self.process = None
         _RUNNING.discard(self)
-        if process is None or process.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                process.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines of the client's output."""
         self._log.seek(0)
         text = self._log.read().decode("utf-8", "replace")
         return "\n".join(text.splitlines()[-lines:])
+
+
+def _end_group(process: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(5.0)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def wait_ready(client: RunningClient, profile: ClientProfile) -> None:

@@ -117,6 +117,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = Results()
     config.stash[STARTED] = time.time()
     path = config.getoption("ch_client", None)
+    if path and (
+        config.getoption("numprocesses", None) or hasattr(config, "workerinput")
+    ):
+        raise pytest.UsageError(
+            "conformance: run the suite in one process (without -n): its verdicts "
+            "and report are gathered by that process"
+        )
     if path:
         _interrupt_on_sigterm()
         try:

@@ -6,6 +6,7 @@ profiles" section for every key.
 
 from __future__ import annotations
 
+import shlex
 import string
 import tomllib
 from collections.abc import Mapping
@@ -110,10 +111,10 @@ class _Reader:
             return None
         if not isinstance(value, str) or not value:
             raise self.fail(f"{section}.{key}", "a non-empty string")
-        self.check_placeholders(f"{section}.{key}", value)
+        self.validate_placeholders(f"{section}.{key}", value)
         return value
 
-    def check_placeholders(self, key: str, value: str) -> None:
+    def validate_placeholders(self, key: str, value: str) -> None:
         try:
             names = {n for _, n, _, _ in string.Formatter().parse(value) if n}
         except ValueError as exc:
@@ -254,7 +255,7 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, str):
-            value = value.split()
+            value = shlex.split(value)
         if (
             not isinstance(value, list)
             or not value
@@ -262,7 +263,7 @@ class _Reader:
         ):
             raise self.fail("client.command", "a non-empty list of strings")
         for part in value:
-            self.check_placeholders("client.command", part)
+            self.validate_placeholders("client.command", part)
         return tuple(value)
 
     def cwd(self, client: dict[str, Any]) -> Path:
@@ -277,5 +278,5 @@ class _Reader:
         for key, item in value.items():
             if not isinstance(item, str | int | float) or isinstance(item, bool):
                 raise self.fail(f"client.env.{key}", "a string")
-            self.check_placeholders(f"client.env.{key}", str(item))
+            self.validate_placeholders(f"client.env.{key}", str(item))
         return {k: str(v) for k, v in value.items()}

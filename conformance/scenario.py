@@ -192,7 +192,7 @@ class Scenario:
 
     # Verdicts.
 
-    def check_bearer(self, calls: Sequence[Exchange]) -> None:
+    def judge_bearer(self, calls: Sequence[Exchange]) -> None:
         """Judge ``bearer-header`` on calls to the profile or the API."""
         if not calls:
             self.judge.skip("bearer-header", "the client made no profile or API call")

@@ -13,6 +13,7 @@ from .config import (
     default_data,
     load_data,
 )
+from .journal import Exchange
 from .server import ProviderServer
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Company",
     "DataError",
     "DataSet",
+    "Exchange",
     "Provider",
     "ProviderConfig",
     "ProviderServer",

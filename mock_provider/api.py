@@ -35,7 +35,7 @@ def create_transaction(provider: Provider, request: Request) -> Response:
         raise ApiError(
             400, "company_number must be 8 letters or digits", "ch:validation"
         )
-    _check_company(token, grant, number)
+    _validate_company(token, grant, number)
 
     company = provider.registry.companies.get(number)
     transaction_id = "-".join(f"{secrets.randbelow(10**6):06d}" for _ in range(3))
@@ -62,7 +62,7 @@ def get_transaction(
     transaction = provider.store.transaction(transaction_id)
     if transaction is None:
         raise ApiError(404, "transaction not found")
-    _check_company(token, grant, transaction["company_number"])
+    _validate_company(token, grant, transaction["company_number"])
     return json_response(transaction)
 
 
@@ -82,7 +82,7 @@ def _authorise(provider: Provider, request: Request) -> tuple[AccessToken, Grant
     return found
 
 
-def _check_company(token: AccessToken, grant: Grant, number: str) -> None:
+def _validate_company(token: AccessToken, grant: Grant, number: str) -> None:
     marks = (f"/company/{number}/", "/company/*/")
     if not any(m in s for s in effective_scopes(token, grant) for m in marks):
         raise ApiError(401, "Invalid Authorization")

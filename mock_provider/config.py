@@ -197,7 +197,7 @@ def parse_data(document: object, *, source: str) -> DataSet:
         scopes=_entries(document, "scopes", source, _scope),
         source=source,
     )
-    _check_unique(data, source)
+    _validate_unique(data, source)
     return data
 
 
@@ -220,7 +220,7 @@ def _entries(
             raise DataError(f"{where}: expected a table")
         entry = _Entry(item, where)
         built.append(build(entry))
-        entry.check_no_extra()
+        entry.validate_known_keys()
     return tuple(built)
 
 
@@ -258,7 +258,7 @@ class _Entry:
     def fail(self, key: str, expected: str) -> DataError:
         return DataError(f"{self.where}.{key}: expected {expected}")
 
-    def check_no_extra(self) -> None:
+    def validate_known_keys(self) -> None:
         extra = sorted(set(self.item) - self.read)
         if extra:
             raise DataError(
@@ -285,7 +285,7 @@ def parse_company(values: Mapping[str, Any], where: str = "company") -> Company:
 def _one(values: Mapping[str, Any], where: str, build: Callable[[_Entry], T]) -> T:
     entry = _Entry(values, where)
     built = build(entry)
-    entry.check_no_extra()
+    entry.validate_known_keys()
     return built
 
 
@@ -341,7 +341,7 @@ def _scope(entry: _Entry) -> ScopeDefinition:
     )
 
 
-def _check_unique(data: DataSet, source: str) -> None:
+def _validate_unique(data: DataSet, source: str) -> None:
     keyed: Sequence[tuple[str, Sequence[str]]] = (
         ("clients", [c.client_id for c in data.clients]),
         ("users", [u.email.lower() for u in data.users]),

@@ -42,6 +42,8 @@ class ProviderServer:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        if provider is not None and (config is not None or clock is not None):
+            raise ValueError("give a provider, or a config and clock to make one")
         self.provider = provider or Provider(config, clock=clock)
         self.host = host
         self.port = port

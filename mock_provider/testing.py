@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 
 from .config import Client
-from .control import Control
+from .control import Control, Decision
 from .faults import Fault, FaultKind
 from .journal import Exchange
 from .scopes import PROFILE_SCOPE
@@ -89,10 +89,12 @@ class MockIdentity:
         self._client = self._first_client()
 
     def _first_client(self) -> Client:
-        return next(
-            c
-            for c in self.provider.registry.clients.values()
-            if c.realm == self.provider.config.realm
+        realm = self.provider.config.realm
+        for client in self.provider.registry.clients.values():
+            if client.realm == realm:
+                return client
+        raise ValueError(
+            f"the data set has no client in the {realm} realm for the helpers to act as"
         )
 
     @property
@@ -158,13 +160,13 @@ class MockIdentity:
         state: str | None = "state-from-test",
         user: str | None = None,
         auth_codes: dict[str, str | list[str]] | None = None,
-        decision: str = "approve",
+        decision: Decision = "approve",
     ) -> Callback:
         """Authorise as arranged, without the pages, and return the redirect."""
         self.control.arrange(
             user=user,
             auth_codes=auth_codes,
-            decision="decline" if decision == "decline" else "approve",
+            decision=decision,
         )
         response = requests.get(
             self.authorise_url(scope=scope, state=state),

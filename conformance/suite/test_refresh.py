@@ -47,7 +47,7 @@ def test_refresh_twice_after_expiry(scenario: Scenario) -> None:
         f"sent: {sent}",
         refreshes,
     )
-    scenario.check_bearer(scenario.exchanges("api"))
+    scenario.judge_bearer(scenario.exchanges("api"))
 
 
 @pytest.mark.requirements("refresh-refused-reauthorise")
@@ -93,6 +93,6 @@ def test_api_refuses_a_token_for_another_company(scenario: Scenario) -> None:
         "api-refusal-handled",
         not claimed and steps[-1].status < 500,
         f"the client answered {steps[-1].status}"
-        + ("and reported the filing done" if claimed else ""),
+        + (" and reported the filing done" if claimed else ""),
         [*scenario.exchanges("api"), *steps],
     )
