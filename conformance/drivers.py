@@ -22,7 +22,14 @@ import requests
 
 from .profile import ClientProfile, ProfileError
 
-__all__ = ["ClientStartError", "RunningClient", "start_client"]
+__all__ = [
+    "ClientStartError",
+    "Endpoints",
+    "RunningClient",
+    "free_port",
+    "redirect_uri_for",
+    "start_client",
+]
 
 log = logging.getLogger(__name__)
 

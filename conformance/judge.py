@@ -13,7 +13,14 @@ from mock_provider.journal import Exchange
 from .requirements import CATALOGUE, Requirement
 from .user_agent import Step
 
-__all__ = ["Judge", "Results", "Verdict"]
+__all__ = [
+    "Judge",
+    "Results",
+    "Verdict",
+    "evidence_line",
+    "explain",
+    "overall",
+]
 
 Outcome = Literal["pass", "fail", "info", "skip"]
 ALWAYS_CHECKED = ("no-server-error",)

@@ -19,7 +19,12 @@ from .judge import Judge, explain
 from .profile import ClientProfile
 from .user_agent import Browser, Flow, Person, Step
 
-__all__ = ["Scenario", "Target", "state_entropy_bits"]
+__all__ = [
+    "Scenario",
+    "Target",
+    "param",
+    "state_entropy_bits",
+]
 
 TOKEN = "token"
 

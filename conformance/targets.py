@@ -18,7 +18,13 @@ from .profile import ClientProfile, ProfileError
 from .scenario import Target
 from .user_agent import Person
 
-__all__ = ["SANDBOX_API", "SANDBOX_IDENTITY", "fake_target", "remote_target"]
+__all__ = [
+    "InteractivePerson",
+    "SANDBOX_API",
+    "SANDBOX_IDENTITY",
+    "fake_target",
+    "remote_target",
+]
 
 SANDBOX_IDENTITY = "https://identity-sandbox.company-information.service.gov.uk"
 SANDBOX_API = "https://api-sandbox.company-information.service.gov.uk"

@@ -12,7 +12,15 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
-__all__ = ["Browser", "Flow", "Person", "Step", "with_query"]
+__all__ = [
+    "Browser",
+    "Flow",
+    "Person",
+    "Step",
+    "query_value",
+    "shorten_url",
+    "with_query",
+]
 
 MAX_HOPS = 20
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+")

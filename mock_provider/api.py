@@ -18,7 +18,7 @@ from .config import COMPANY_NUMBER
 from .errors import ApiError
 from .store import AccessToken, Grant
 from .verify import effective_scopes
-from .wire import Request, json_response
+from .wire import Request, bearer_token, json_response
 
 if TYPE_CHECKING:
     from .app import Provider
@@ -67,15 +67,10 @@ def get_transaction(
 
 
 def _authorise(provider: Provider, request: Request) -> tuple[AccessToken, Grant]:
-    header = request.headers.get("Authorization", "").strip()
-    if not header:
+    if not request.headers.get("Authorization", "").strip():
         raise ApiError(401, "Empty Authorization header")
-    scheme, _, value = header.partition(" ")
-    found = (
-        provider.store.access_token(value.strip())
-        if scheme.lower() == "bearer"
-        else None
-    )
+    value = bearer_token(request)
+    found = provider.store.access_token(value) if value else None
     if found is None:
         raise ApiError(401, "Invalid Authorization")
     request.notes["client_id"] = found[0].client_id

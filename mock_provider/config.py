@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 __all__ = [
+    "COMPANY_NUMBER",
     "Client",
     "Company",
     "DataError",
@@ -29,6 +30,9 @@ __all__ = [
     "User",
     "default_data",
     "load_data",
+    "parse_client",
+    "parse_company",
+    "parse_user",
 ]
 
 Realm = Literal["live", "sandbox"]

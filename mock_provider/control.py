@@ -28,7 +28,11 @@ from .wire import Request, json_response
 if TYPE_CHECKING:
     from .app import Provider
 
-__all__ = ["Arrangement", "Control"]
+__all__ = [
+    "Arrangement",
+    "Control",
+    "Decision",
+]
 
 Decision = Literal["approve", "decline"]
 
@@ -78,6 +82,8 @@ class Control:
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
         self.faults = FaultTable()
+        # Set by reset to end arranged delays still waiting; then replaced.
+        self._cancelled = threading.Event()
         self._arrangements: list[Arrangement] = []
         self._lock = threading.Lock()
 
@@ -232,7 +238,7 @@ class Control:
         taken = self.faults.take(endpoint, faults_module.RESPONSE_FAULTS, first=True)
         if not taken:
             return call()
-        return faults_module.respond(taken[0], endpoint, request, call)
+        return faults_module.respond(taken[0], endpoint, request, call, self._cancelled)
 
     def shape_token(
         self,
@@ -312,6 +318,8 @@ class Control:
     def reset(self) -> None:
         """Return to the configured data, with no tokens, faults or journal."""
         provider = self.provider
+        self._cancelled.set()
+        self._cancelled = threading.Event()
         provider.registry.reset()
         provider.store.reset()
         provider.journal.clear()

@@ -11,7 +11,6 @@ import json
 import math
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -20,7 +19,17 @@ from werkzeug.wrappers import Response
 
 from .wire import Request, json_response
 
-__all__ = ["ENDPOINTS", "Fault", "FaultKind", "FaultTable"]
+__all__ = [
+    "ENDPOINTS",
+    "KINDS",
+    "RESPONSE_FAULTS",
+    "TOKEN_VARIANTS",
+    "VERIFY_VARIANTS",
+    "Fault",
+    "FaultKind",
+    "FaultTable",
+    "respond",
+]
 
 # Faults that replace the response, or change its timing or delivery.
 ResponseFault = Literal[
@@ -175,12 +184,20 @@ def _number(value: object) -> bool:
 
 
 def respond(
-    fault: Fault, endpoint: str, request: Request, call: Callable[[], Response]
+    fault: Fault,
+    endpoint: str,
+    request: Request,
+    call: Callable[[], Response],
+    cancelled: threading.Event,
 ) -> Response:
-    """Apply a response fault to one request."""
+    """Apply a response fault to one request.
+
+    A delay ends early when ``cancelled`` is set (a reset), so an arranged wait
+    never outlives the test that arranged it.
+    """
     request.notes["fault"] = fault.kind
     if fault.kind == "delay":
-        time.sleep(fault.seconds)
+        cancelled.wait(fault.seconds)
         return call()
     if fault.kind == "drop":
         return _drop(request)

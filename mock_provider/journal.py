@@ -23,7 +23,12 @@ from werkzeug.wrappers import Response
 
 from .wire import Request
 
-__all__ = ["Exchange", "Journal", "redact"]
+__all__ = [
+    "Exchange",
+    "Journal",
+    "redact",
+    "redact_text",
+]
 
 SECRET_KEYS = frozenset(
     {

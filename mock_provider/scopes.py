@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from .config import COMPANY_NUMBER, Client, Company, ScopeDefinition
 from .errors import InvalidScope, UnauthorizedClient
 
-__all__ = ["PROFILE_SCOPE", "GrantedScope", "ScopeCatalogue"]
+__all__ = [
+    "GrantedScope",
+    "PROFILE_SCOPE",
+    "ScopeCatalogue",
+    "join_scope",
+    "split_scope",
+]
 
 PROFILE_SCOPE = "https://identity.company-information.service.gov.uk/user/profile.read"
 

@@ -24,6 +24,7 @@ __all__ = [
     "Journey",
     "RefreshToken",
     "Store",
+    "new_secret",
 ]
 
 PURGE_INTERVAL = 30.0

@@ -30,7 +30,14 @@ from .wire import Params, Request, json_response
 if TYPE_CHECKING:
     from .app import Provider
 
-__all__ = ["token"]
+__all__ = [
+    "authenticate_client",
+    "exchange_code",
+    "issue_token",
+    "observe_client_auth",
+    "refresh",
+    "token",
+]
 
 log = logging.getLogger(__name__)
 
