@@ -7,8 +7,6 @@ the real service never uses; ``serve --no-control`` leaves it out.
 
 from __future__ import annotations
 
-import inspect
-import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,12 +16,11 @@ from werkzeug.wrappers import Response
 
 from . import faults as faults_module
 from .config import Client, Company, User, parse_client, parse_company, parse_user
-from .errors import InvalidRequest, NotFound
 from .faults import Fault, FaultTable
 from .journal import Exchange
 from .scopes import join_scope
 from .store import Grant, Journey
-from .wire import Request, json_response
+from .wire import Request
 
 if TYPE_CHECKING:
     from .app import Provider
@@ -228,6 +225,12 @@ class Control:
         """Remove every fault and variant."""
         self.faults.clear()
 
+    def handle_http(self, request: Request, operation: str) -> Response:
+        """Serve one control operation as JSON (see ``control_http``)."""
+        from .control_http import handle
+
+        return handle(self, request, operation)
+
     def _faults(self) -> list[Fault]:
         return self.faults.active()
 
@@ -329,45 +332,6 @@ class Control:
         with self._lock:
             self._arrangements.clear()
 
-    # Over HTTP.
-
-    def handle_http(self, request: Request, operation: str) -> Response:
-        """Serve one control operation as JSON (see the README's control section)."""
-        route = _ROUTES.get((request.method, operation))
-        if route is None:
-            raise NotFound(f"no control operation {request.method} {operation[:60]}")
-        arguments = _json_arguments(request)
-        request.notes["control"] = operation
-        method = getattr(self, route)
-        try:
-            bound = inspect.signature(method).bind(**arguments)
-        except TypeError as exc:
-            raise InvalidRequest(f"{operation}: {exc}") from exc
-        try:
-            result = method(*bound.args, **bound.kwargs)
-        except (TypeError, ValueError) as exc:
-            # JSON gives any type: a wrong one is the caller's error, not ours.
-            raise InvalidRequest(f"{operation}: {exc}") from exc
-        return json_response(_jsonable(result))
-
-
-_ROUTES: dict[tuple[str, str], str] = {
-    ("POST", "clients"): "register_client",
-    ("POST", "users"): "add_user",
-    ("POST", "companies"): "add_company",
-    ("POST", "auth-code"): "set_auth_code",
-    ("POST", "revoke-user"): "revoke_user",
-    ("POST", "arrange"): "arrange",
-    ("POST", "faults"): "fault",
-    ("DELETE", "faults"): "clear_faults",
-    ("GET", "faults"): "_faults",
-    ("GET", "clock"): "now",
-    ("POST", "clock"): "advance",
-    ("GET", "journal"): "journal",
-    ("DELETE", "journal"): "clear_journal",
-    ("POST", "reset"): "reset",
-}
-
 
 def _typed_codes(
     auth_codes: Mapping[str, str | Sequence[str]],
@@ -383,43 +347,3 @@ def _typed_codes(
             raise ValueError(f"auth_codes[{number!r}]: expected a code or codes")
         typed[number] = list(codes)
     return typed
-
-
-def _json_arguments(request: Request) -> dict[str, Any]:
-    if request.method == "GET":
-        args = dict(request.args.items())
-        if "since" in args:
-            try:
-                return {**args, "since": int(args["since"])}
-            except ValueError as exc:
-                raise InvalidRequest("since must be a whole number") from exc
-        return args
-    data = request.get_data(cache=True)
-    if not data.strip():
-        return {}
-    try:
-        document = json.loads(data)
-    except ValueError as exc:
-        raise InvalidRequest("the body must be a JSON object") from exc
-    if not isinstance(document, dict):
-        raise InvalidRequest("the body must be a JSON object")
-    return document
-
-
-def _jsonable(result: Any) -> Any:
-    if result is None:
-        return {"ok": True}
-    if isinstance(result, float | int):
-        return {"value": result}
-    if isinstance(result, list):
-        return {"items": [_jsonable(item) for item in result]}
-    if hasattr(result, "json"):
-        return result.json()
-    if hasattr(result, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        data = asdict(result)
-        data.pop("client_secret", None)
-        data.pop("password", None)
-        return data
-    return result

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from mock_provider import ProviderConfig, ProviderServer
-from mock_provider.control import _ROUTES
+from mock_provider.control_http import ROUTES
 from mock_provider.testing import scope_for
 
 COMPANY = "00012345"
@@ -22,7 +22,7 @@ def _tokens(ch_oauth) -> dict:
     return ch_oauth.exchange(ch_oauth.authorise(scope=scope_for(COMPANY)).code)
 
 
-# One test per route; the last checks that the table below is the whole of _ROUTES.
+# One test per route; the last checks that the table below is the whole of ROUTES.
 
 
 def test_post_clients_registers_a_client_without_echoing_its_secret(ch_oauth):
@@ -251,7 +251,7 @@ def test_every_route_has_a_test_above():
         ("POST", "reset"),
     }
 
-    assert tested == set(_ROUTES)
+    assert tested == set(ROUTES)
 
 
 # Errors: 400 JSON with a description that says what was wrong.
