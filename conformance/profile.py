@@ -10,7 +10,7 @@ import shlex
 import string
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ PLACEHOLDERS = frozenset(
     }
 )
 _SECTIONS = {"client", "success", "api", "expect"}
+ADAPTER_REDIRECT_URI = "http://127.0.0.1:{port}/callback"
 
 
 class ProfileError(ValueError):
@@ -64,6 +65,17 @@ class ClientProfile:
     def fill(self, template: str, values: Mapping[str, str]) -> str:
         """Replace ``{placeholder}``s in a template."""
         return template.format_map(_Strict(values, self.path))
+
+
+# The [client] keys: the profile's fields that are not read from other tables.
+_CLIENT_KEYS = {f.name for f in fields(ClientProfile)} - {
+    "path",
+    "success_path",
+    "success_text",
+    "api_path",
+    "api_text",
+    "expected_failures",
+} | {"command", "cwd", "env"}
 
 
 class _Strict(dict[str, str]):
@@ -161,42 +173,8 @@ class _Reader:
                 f"one of the tables {', '.join(sorted(_SECTIONS))}",
             )
         client = self.table("client", required=True)
-        known = {
-            "name",
-            "command",
-            "cwd",
-            "env",
-            "base_url",
-            "adapter",
-            "ready_path",
-            "login_path",
-            "redirect_uri",
-            "http_timeout",
-            "start_timeout",
-            "client_id",
-            "client_secret",
-            "port",
-        }
-        extra = set(client) - known
-        if extra:
-            raise self.fail(
-                f"client.{sorted(extra)[0]}",
-                f"one of the keys {', '.join(sorted(known))}",
-            )
-        command = self.command(client)
-        adapter = self.text("client", client, "adapter")
-        base_url = self.text("client", client, "base_url")
-        if command is None and adapter is None and base_url is None:
-            raise self.fail(
-                "client",
-                "a command to start the client, the base_url of a running "
-                "one, or a Python adapter ('module:Class')",
-            )
-        if base_url is None and adapter is None:
-            raise self.fail("client.base_url", "the URL the started client listens on")
-        redirect_uri = self.text("client", client, "redirect_uri")
-        if redirect_uri is None and adapter is None:
-            raise self.fail("client.redirect_uri", "the client's redirect URI")
+        self.only_keys("client", client, _CLIENT_KEYS)
+        command, adapter, base_url, redirect_uri = self.reach(client)
         success = self.table("success")
         api = self.table("api")
         self.only_keys("success", success, {"path", "text"})
@@ -211,8 +189,7 @@ class _Reader:
             adapter=adapter,
             ready_path=self.path_text("client", client, "ready_path") or "/",
             login_path=self.path_text("client", client, "login_path") or "/login",
-            redirect_uri=redirect_uri
-            or ("http://127.0.0.1:{port}/callback" if adapter else ""),
+            redirect_uri=redirect_uri,
             http_timeout=self.number("client", client, "http_timeout", 5.0),
             port=self.port(client),
             start_timeout=self.number("client", client, "start_timeout", 20.0),
@@ -224,6 +201,27 @@ class _Reader:
             client_secret=self.text("client", client, "client_secret"),
             expected_failures=self.expected(),
         )
+
+    def reach(
+        self, client: dict[str, Any]
+    ) -> tuple[tuple[str, ...] | None, str | None, str | None, str]:
+        """Read how the client is reached: command, adapter, base URL, redirect."""
+        command = self.command(client)
+        adapter = self.text("client", client, "adapter")
+        base_url = self.text("client", client, "base_url")
+        if command is None and adapter is None and base_url is None:
+            raise self.fail(
+                "client",
+                "a command to start the client, the base_url of a running "
+                "one, or a Python adapter ('module:Class')",
+            )
+        if base_url is None and adapter is None:
+            raise self.fail("client.base_url", "the URL the started client listens on")
+        redirect_uri = self.text("client", client, "redirect_uri")
+        if redirect_uri is None and adapter is None:
+            raise self.fail("client.redirect_uri", "the client's redirect URI")
+        # An adapter is served by the suite itself, at a redirect URI it knows.
+        return command, adapter, base_url, redirect_uri or ADAPTER_REDIRECT_URI
 
     def expected(self) -> dict[str, str]:
         from .requirements import CATALOGUE

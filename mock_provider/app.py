@@ -94,6 +94,12 @@ class Provider:
         self.config = config or ProviderConfig()
         self.clock = clock or Clock()
         self.registry = Registry(self.config.data, self.config.realm)
+        if not any(c.realm == self.config.realm for c in self.config.data.clients):
+            log.warning(
+                "%s has no client in the %s realm: every authorisation will be refused",
+                self.config.data.source,
+                self.config.realm,
+            )
         self.store = Store(self.clock)
         self.journal = Journal(self.config.journal_size)
         self.pages = Pages()
