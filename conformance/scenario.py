@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from mock_provider.control import Decision
 from mock_provider.journal import Exchange
 from mock_provider.testing import MockIdentity
 
@@ -116,7 +117,7 @@ class Scenario:
         self,
         companies: Sequence[str] = (),
         *,
-        decision: str = "approve",
+        decision: Decision = "approve",
         auth_codes: dict[str, list[str]] | None = None,
         walk_pages: bool = False,
         tamper: Callable[[str], str | None] | None = None,
@@ -125,7 +126,7 @@ class Scenario:
         person: Person | None = None
         via = None
         if self.fake is not None and not walk_pages:
-            self.fake.control.arrange(auth_codes=auth_codes, decision=decision)  # type: ignore[arg-type]
+            self.fake.control.arrange(auth_codes=auth_codes, decision=decision)
         elif self.target.via is not None:
             via = self.target.via
         else:

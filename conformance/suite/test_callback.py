@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from conformance.scenario import Scenario
@@ -84,7 +86,9 @@ def _remote_error(scenario: Scenario) -> None:
         pytest.param(lambda s: None, id="missing"),
     ],
 )
-def test_callback_with_bad_state_is_refused(scenario, change) -> None:  # type: ignore[no-untyped-def]
+def test_callback_with_bad_state_is_refused(
+    scenario: Scenario, change: Callable[[str | None], str | None]
+) -> None:
     """A callback whose state was changed or removed must not be exchanged."""
     scenario.require_control()
 

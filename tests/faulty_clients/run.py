@@ -172,7 +172,8 @@ def code_exchanged_twice() -> None:
             pass
         return result
 
-    client.ReferenceClient.complete_sign_in = complete_sign_in  # type: ignore[method-assign]
+    reference = client.ReferenceClient
+    reference.complete_sign_in = complete_sign_in  # type: ignore[method-assign]
 
 
 @defect("redirect-uri-changed")
@@ -262,7 +263,8 @@ def html_500_is_success() -> None:
             )
             return placeholder, "unknown"
 
-    client.ReferenceClient.complete_sign_in = complete_sign_in  # type: ignore[method-assign]
+    reference = client.ReferenceClient
+    reference.complete_sign_in = complete_sign_in  # type: ignore[method-assign]
 
 
 @defect("crashes-on-string-expires-in")

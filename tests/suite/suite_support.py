@@ -6,20 +6,26 @@ and JUnit file, so the tests can run side by side under pytest-xdist.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
+
+from conformance.drivers import free_port
+from mock_provider import Client, ProviderConfig, ProviderServer, default_data
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -249,3 +255,29 @@ def _value(value: Any) -> str:
         return "[" + ", ".join(_value(v) for v in value) + "]"
     # A JSON string is a TOML basic string: same quotes, same escapes.
     return json.dumps(str(value))
+
+
+@contextmanager
+def provider_without_control(
+    tmp_path: Path, document: dict[str, Any]
+) -> Iterator[tuple[str, Path]]:
+    """Run the fake with its control plane off, knowing the profile's client.
+
+    The client is registered on a fixed port with its own credentials, which
+    ``document`` (a profile) is given; yields the fake's URL and the profile path.
+    """
+    port = free_port()
+    client = Client(
+        client_id="registered-elsewhere",
+        client_secret="remote-" + secrets.token_urlsafe(18),
+        name="Reference client on a remote target",
+        redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+    )
+    data = default_data()
+    data = dataclasses.replace(data, clients=(*data.clients, client))
+    document["client"].update(
+        port=port, client_id=client.client_id, client_secret=client.client_secret
+    )
+    profile = write_profile(tmp_path / "profile.toml", document)
+    with ProviderServer(ProviderConfig(data=data, control=False)) as server:
+        yield server.url, profile

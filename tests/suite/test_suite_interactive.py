@@ -13,7 +13,6 @@ import errno
 import fcntl
 import os
 import re
-import secrets
 import select
 import signal
 import subprocess
@@ -32,15 +31,12 @@ from suite_support import (
     SuiteRun,
     example_document,
     is_running,
+    provider_without_control,
     read_pid,
     recording_pid,
     suite_argv,
     suite_env,
-    write_profile,
 )
-
-from conformance.drivers import free_port
-from mock_provider import Client, ProviderConfig, ProviderServer, default_data
 
 # A run takes a few seconds; past this it is hanging, and the test says so.
 RUN_DEADLINE = 30.0
@@ -78,29 +74,16 @@ class Sandbox:
 @pytest.fixture
 def sandbox(tmp_path: Path, pid_recorder: Path, pidfile: Path) -> Iterator[Sandbox]:
     """The fake, control plane off, with the reference client registered on a port."""
-    port = free_port()
-    client = Client(
-        client_id="registered-with-the-sandbox",
-        client_secret="sandbox-" + secrets.token_urlsafe(18),
-        name="Reference client signed in to by a person",
-        redirect_uris=(f"http://127.0.0.1:{port}/callback",),
-    )
-    data = default_data()
-    data = dataclasses.replace(data, clients=(*data.clients, client))
     document = example_document("reference")
-    document["client"].update(
-        port=port, client_id=client.client_id, client_secret=client.client_secret
-    )
     recording_pid(document, pid_recorder, pidfile)
-    profile = write_profile(tmp_path / "profile.toml", document)
-    with ProviderServer(ProviderConfig(data=data, control=False)) as server:
+    with provider_without_control(tmp_path, document) as (url, profile):
         options = (
             "--target",
             "sandbox",
             "--identity-url",
-            server.url,
+            url,
             "--api-url",
-            server.url,
+            url,
             "--person",
             "interactive",
         )

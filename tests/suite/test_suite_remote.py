@@ -3,18 +3,19 @@ suite can neither arrange nor observe, reached by URL or as the sandbox."""
 
 from __future__ import annotations
 
-import dataclasses
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from suite_support import example_document, run_suite, write_profile
+from suite_support import (
+    example_document,
+    provider_without_control,
+    run_suite,
+    write_profile,
+)
 
-from conformance.drivers import free_port
 from conformance.requirements import CATALOGUE
-from mock_provider import Client, ProviderConfig, ProviderServer, default_data
 
 # What the suite can judge from the browser alone, and the check every scenario makes.
 SEEN_FROM_THE_BROWSER = {
@@ -41,22 +42,11 @@ class Remote:
 @pytest.fixture
 def remote(tmp_path: Path) -> Iterator[Remote]:
     """The fake, control plane off, with the reference client registered on a port."""
-    port = free_port()
-    client = Client(
-        client_id="registered-elsewhere",
-        client_secret="remote-" + secrets.token_urlsafe(18),
-        name="Reference client on a remote target",
-        redirect_uris=(f"http://127.0.0.1:{port}/callback",),
-    )
-    data = default_data()
-    data = dataclasses.replace(data, clients=(*data.clients, client))
-    document = example_document("reference")
-    document["client"].update(
-        port=port, client_id=client.client_id, client_secret=client.client_secret
-    )
-    profile = write_profile(tmp_path / "profile.toml", document)
-    with ProviderServer(ProviderConfig(data=data, control=False)) as server:
-        yield Remote(server.url, profile)
+    with provider_without_control(tmp_path, example_document("reference")) as (
+        url,
+        profile,
+    ):
+        yield Remote(url, profile)
 
 
 @pytest.mark.parametrize(
