@@ -26,7 +26,10 @@ INSOLVENCY = (
 PSC_API = (
     "https://api.company-information.service.gov.uk/psc-discrepancy-reports.write-full"
 )
-PSC_IDENTITY = "https://identity.company-information.service.gov.uk/psc-discrepancy-reports.write-full"
+PSC_IDENTITY = (
+    "https://identity.company-information.service.gov.uk"
+    "/psc-discrepancy-reports.write-full"
+)
 
 
 @pytest.mark.parametrize(
