@@ -165,6 +165,13 @@ class Judge:
         """Record that a requirement could not be checked here, and why."""
         self._record(requirement, "skip", reason, ())
 
+    def skip_unjudged(self, reason: str) -> None:
+        """Skip every named requirement this test has not judged yet."""
+        judged = {v.requirement for v in self.verdicts}
+        for name in self.names:
+            if name not in judged and name not in ALWAYS_CHECKED:
+                self.skip(name, reason)
+
     def failures(self, level: str | None = None) -> list[tuple[Requirement, Verdict]]:
         """The failed checks of this test, optionally of one level."""
         return [
